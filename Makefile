@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each sets up what it uses.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+FIXTURE_TMP := $(shell mktemp -u -d /tmp/explainers-fixture.XXXXXX)
+
+.PHONY: run test lint fixtures clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+run: $(VENV)/.runtime-installed
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py load_initial_content
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Rebuild fixtures/explainers.json from fixtures/listings/ on a throwaway database.
+fixtures: $(VENV)/.runtime-installed
+	mkdir -p $(FIXTURE_TMP)
+	DATABASE_URL=sqlite:///$(FIXTURE_TMP)/db.sqlite3 DJANGO_MEDIA_ROOT=$(FIXTURE_TMP)/media sh -c '\
+	  $(BIN)/python manage.py migrate --no-input -v0 && \
+	  $(BIN)/python manage.py import_listings fixtures/listings --parent "AI Principles" && \
+	  $(BIN)/python manage.py export_fixture --output fixtures/explainers.json'
+	rm -rf $(FIXTURE_TMP)
+
+clean:
+	rm -rf $(VENV) staticfiles test-artifacts

@@ -1,0 +1,79 @@
+"""Small builders and readers shared by the tests."""
+
+import io
+from pathlib import Path
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from PIL import Image
+
+from explainers.listings import parse_listing
+from explainers.models import Category, Explainer, HeroImage, SeriesItem
+
+LISTINGS = Path(__file__).resolve().parent.parent / "fixtures" / "listings"
+LISTING_FILES = sorted(LISTINGS.glob("*.txt"))
+
+
+def make_category(name="LLM Foundations", parent=None, **fields):
+    fields.setdefault("slug", name.lower().replace(" ", "-"))
+    return Category.objects.create(name=name, parent=parent, **fields)
+
+
+def make_explainer(category, title="What is attention?", **fields):
+    fields.setdefault("slug", title.lower().replace(" ", "-").strip("?"))
+    fields.setdefault("excerpt", f"About {title} …")
+    fields.setdefault("reading_time", 5)
+    fields.setdefault("status", Explainer.Status.PUBLISHED)
+    fields.setdefault("published_at", timezone.now() - timezone.timedelta(days=1))
+    return Explainer.objects.create(category=category, title=title, **fields)
+
+
+def image_upload(name="photo.jpg", size=(640, 360), color=(200, 80, 40), format="JPEG"):
+    """A real image file, drawn by Pillow, as an upload."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format=format)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type=f"image/{format.lower()}")
+
+
+def make_hero(alt_text="A photo of a transformer diagram", **fields):
+    fields.setdefault("image", image_upload())
+    return HeroImage.objects.create(alt_text=alt_text, **fields)
+
+
+def read_listings(*names: str):
+    paths = [LISTINGS / name for name in names] if names else LISTING_FILES
+    return [parse_listing(path.read_bytes(), path.name) for path in paths]
+
+
+def content_snapshot():
+    """Everything a reader or editor could see of the content, without timestamps or ids."""
+    return {
+        "categories": sorted(
+            Category.objects.values_list("path", "name", "description", "position")
+        ),
+        "explainers": sorted(
+            Explainer.objects.values_list(
+                "slug",
+                "title",
+                "excerpt",
+                "body",
+                "category__path",
+                "position",
+                "reading_time",
+                "status",
+                "hero__image",
+            )
+        ),
+        "heroes": sorted(
+            HeroImage.objects.values_list("image", "alt_text", "width", "height", "is_placeholder")
+        ),
+        "series": sorted(SeriesItem.objects.values_list("content_object__slug", "tag__name")),
+    }
+
+
+def delete_all_content():
+    Explainer.objects.all().delete()
+    HeroImage.objects.all().delete()
+    # Children before parents: a category with subcategories is protected.
+    for category in Category.objects.order_by("-path"):
+        category.delete()

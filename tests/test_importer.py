@@ -1,0 +1,408 @@
+"""The import_listings command and the service under it, on real files and a real database."""
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from PIL import Image
+
+from explainers import services
+from explainers.listings import ListingError, parse_listing
+from explainers.models import Category, Explainer, HeroImage
+from explainers.services import listings_import
+
+from .helpers import LISTINGS, content_snapshot, make_category, make_hero
+
+pytestmark = pytest.mark.django_db
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def run_import(*paths, **options):
+    out = io.StringIO()
+    call_command("import_listings", *map(str, paths), stdout=out, **options)
+    return out.getvalue()
+
+
+def import_fixtures():
+    return run_import(LISTINGS, parent="AI Principles")
+
+
+def copy_listings(tmp_path, **replacements):
+    """Copy the five listings to tmp_path, replacing text in the files named by keyword."""
+    folder = tmp_path / "listings"
+    folder.mkdir(exist_ok=True)
+    for source in LISTINGS.glob("*.txt"):
+        text = source.read_text(encoding="utf-8")
+        for old, new in replacements.get(source.stem.replace(".", "_").replace("-", "_"), []):
+            assert old in text, f"{old!r} not in {source.name}"
+            text = text.replace(old, new, 1)
+        (folder / source.name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def media_files(media_root):
+    return sorted(p.relative_to(media_root) for p in Path(media_root).rglob("*") if p.is_file())
+
+
+def test_importing_the_five_listings_builds_the_site_tree_with_85_explainers():
+    output = import_fixtures()
+
+    assert "85 created, 0 updated, 0 unchanged" in output
+    assert sorted(Category.objects.values_list("path", flat=True)) == [
+        "ai-principles",
+        "ai-principles/llm-foundations",
+        "ai-principles/model-architectures",
+    ]
+    counts = {c.name: c.explainers.count() for c in Category.objects.all()}
+    assert counts == {"AI Principles": 0, "LLM Foundations": 55, "Model Architectures": 30}
+    assert Explainer.objects.published().count() == 85
+
+
+def test_imported_explainers_keep_the_listing_order_and_card_details():
+    import_fixtures()
+
+    foundations = Explainer.objects.filter(category__slug="llm-foundations").order_by("position")
+    first, thirty_first = foundations[0], foundations[30]
+    assert first.title == "Prompt Engineering for Image Generation: How Diffusion Models Read Text"
+    assert first.excerpt.endswith("turn text into images …")
+    assert first.reading_time == 13
+    assert [s.name for s in first.series.all()] == ["MONA explainer"]
+    assert first.hero.alt_text.startswith("Text tokens flowing into a diffusion latent space")
+    page_two = parse_listing((LISTINGS / "llm-foundations.page-2.cards.txt").read_bytes(), "p2")
+    assert thirty_first.title == page_two.entries[0].title
+    bridge = Explainer.objects.filter(series__name="MONA Bridge")
+    assert bridge.count() == 2
+    assert {e.category.name for e in bridge} == {"Model Architectures"}
+
+
+def test_every_imported_hero_is_a_real_placeholder_image_file(media_root):
+    import_fixtures()
+
+    heroes = HeroImage.objects.all()
+    assert heroes.count() == 85
+    for hero in heroes:
+        assert hero.is_placeholder
+        with Image.open(media_root / hero.image.name) as image:
+            image.verify()
+        with Image.open(media_root / hero.image.name) as image:
+            assert image.size == (hero.width, hero.height) == (1200, 675)
+
+
+def test_placeholders_are_deterministic(media_root, tmp_path, settings):
+    import_fixtures()
+    first = {p: (media_root / p).read_bytes() for p in media_files(media_root)}
+    Explainer.objects.all().delete()
+    HeroImage.objects.all().delete()
+    settings.MEDIA_ROOT = tmp_path / "second-media"
+
+    import_fixtures()
+
+    second = {p: (settings.MEDIA_ROOT / p).read_bytes() for p in media_files(settings.MEDIA_ROOT)}
+    assert first == second
+
+
+def test_a_second_run_of_the_same_files_changes_nothing_and_says_so(media_root):
+    import_fixtures()
+    before, files = content_snapshot(), media_files(media_root)
+
+    output = import_fixtures()
+
+    assert "0 created, 0 updated, 85 unchanged" in output
+    assert "Category" not in output
+    assert content_snapshot() == before
+    assert media_files(media_root) == files
+
+
+def test_a_missing_placeholder_file_is_drawn_again_on_the_next_run(media_root):
+    import_fixtures()
+    hero = HeroImage.objects.first()
+    (media_root / hero.image.name).unlink()
+
+    output = import_fixtures()
+
+    assert "0 created, 0 updated, 85 unchanged" in output
+    assert (media_root / hero.image.name).exists()
+
+
+def test_card_listing_without_breadcrumbs_goes_to_the_top_level_without_parent():
+    run_import(LISTINGS / "model-architectures.page-1.cards.txt")
+
+    category = Category.objects.get(name="Model Architectures")
+    assert category.parent is None
+    assert category.get_absolute_url() == "/model-architectures/"
+
+
+def test_parent_is_created_when_missing():
+    run_import(LISTINGS / "model-architectures.page-1.cards.txt", parent="AI Principles")
+
+    assert Category.objects.get(name="Model Architectures").path == (
+        "ai-principles/model-architectures"
+    )
+
+
+def test_an_existing_category_keeps_its_place():
+    research = make_category("Research")
+    make_category("Model Architectures", parent=research, description="Ours")
+
+    output = run_import(LISTINGS / "model-architectures.page-1.cards.txt", parent="AI Principles")
+
+    category = Category.objects.get(name="Model Architectures")
+    assert category.parent == research
+    assert category.explainers.count() == 30
+    assert not Category.objects.filter(name="AI Principles").exists()
+    assert category.description.startswith("How AI models are built")
+    assert "Category description updated: research/model-architectures" in output
+
+
+def test_a_rerun_after_the_listing_changed_updates_scraped_fields_only(tmp_path, media_root):
+    import_fixtures()
+    edited = Explainer.objects.get(title__startswith="Prompt Engineering for Image Generation")
+    edited.body = "An editor's body."
+    edited.status = Explainer.Status.DRAFT
+    edited.save()
+    replaced = Explainer.objects.get(title__startswith="Negative Prompts, Weights, Seeds")
+    real_hero = make_hero("A real photo")
+    replaced.hero = real_hero
+    replaced.save()
+    folder = copy_listings(
+        tmp_path,
+        llm_foundations_page_1_cards=[
+            ("MONA explainer 13 min", "MONA Bridge 14 min"),
+            ("turn text into images …", "turn words into images …"),
+            ("Layered diagram of prompt parsing", "A layered diagram of prompt parsing"),
+            (
+                "Alpha Channels, Trimaps, and the Hard Limits",
+                "Alpha Channels, Trimaps and the Hard Limits",
+            ),
+        ],
+        llm_foundations_page_1_breadcrumbs=[
+            ("turn text into images …", "turn words into images …"),
+            (
+                "Alpha Channels, Trimaps, and the Hard Limits",
+                "Alpha Channels, Trimaps and the Hard Limits",
+            ),
+        ],
+    )
+
+    output = run_import(folder, parent="AI Principles", verbosity=2)
+
+    # The alt text of the replaced image belongs to its editor: that card counts as unchanged.
+    assert "0 created, 2 updated, 83 unchanged" in output
+    edited.refresh_from_db()
+    assert (edited.reading_time, [s.name for s in edited.series.all()]) == (14, ["MONA Bridge"])
+    assert edited.excerpt.endswith("turn words into images …")
+    assert (edited.body, edited.status) == ("An editor's body.", Explainer.Status.DRAFT)
+    replaced.refresh_from_db()
+    assert replaced.hero == real_hero
+    assert replaced.hero.alt_text == "A real photo"
+    renamed = Explainer.objects.get(
+        title="Alpha Channels, Trimaps and the Hard Limits of AI Background Removal"
+    )
+    assert renamed.slug == "alpha-channels-trimaps-and-the-hard-limits-of-ai-background-removal"
+    assert "Explainer updated (title): Alpha Channels, Trimaps and the Hard Limits" in output
+
+
+def test_a_rerun_follows_a_new_listing_order(tmp_path):
+    import_fixtures()
+    text = (LISTINGS / "model-architectures.page-1.cards.txt").read_text(encoding="utf-8")
+    name, description, cards = text.split("\n\n", 2)
+    blocks = cards.split("\n\n")  # per card: alt and series line, title, excerpt
+    first, second = blocks[0:3], blocks[3:6]
+    reordered = tmp_path / "model-architectures.txt"
+    reordered.write_text(
+        "\n\n".join([name, description, *second, *first, *blocks[6:]]), encoding="utf-8"
+    )
+
+    output = run_import(reordered)
+
+    assert "0 created, 2 updated, 28 unchanged" in output
+    titles = (
+        Category.objects.get(name="Model Architectures")
+        .explainers.order_by("position")
+        .values_list("title", flat=True)
+    )
+    assert list(titles[:2]) == [second[1], first[1]]
+
+
+def test_dry_run_says_what_it_would_do_and_writes_nothing(media_root):
+    output = run_import(LISTINGS, parent="AI Principles", dry_run=True)
+
+    assert "Category would be created: ai-principles/llm-foundations" in output
+    assert "Explainer would be created: Prompt Engineering for Image Generation" in output
+    assert "Dry run, nothing written: 85 created, 0 updated, 0 unchanged" in output
+    assert not Category.objects.exists() and not Explainer.objects.exists()
+    assert media_files(media_root) == []
+
+
+def test_dry_run_of_a_changed_listing_reports_updates_and_keeps_the_database(tmp_path):
+    import_fixtures()
+    before = content_snapshot()
+    folder = copy_listings(
+        tmp_path, model_architectures_page_1_cards=[("MONA Bridge 12 min", "MONA Bridge 20 min")]
+    )
+
+    output = run_import(folder, parent="AI Principles", dry_run=True)
+
+    assert "Explainer would be updated (reading_time): " in output
+    assert "0 created, 1 updated, 84 unchanged" in output
+    assert content_snapshot() == before
+
+
+BAD_LISTINGS = {
+    "not-utf8": ("zz-bad.txt", "LLM Foundations\n\nCaf\xe9\n".encode("latin-1"), ":3: not UTF-8"),
+    "empty": ("zz-bad.txt", b"", ": the file is empty"),
+    "binary": ("zz-bad.txt", bytes(range(256)), ":1: binary data"),
+    "neither-format": ("zz-bad.txt", b"Notes\n\nNothing to see.\n", ": neither a card listing"),
+    "missing-minutes-line": (
+        "model-architectures.page-1.cards.txt",
+        (LISTINGS / "model-architectures.page-1.cards.txt")
+        .read_bytes()
+        .replace(b"MONA Bridge 12 min\n", b""),
+        ":42: card is missing its series and reading time",
+    ),
+    "minutes-not-whole": (
+        "model-architectures.page-1.cards.txt",
+        (LISTINGS / "model-architectures.page-1.cards.txt")
+        .read_bytes()
+        .replace(b"MONA Bridge 12 min", b"MONA Bridge 1.5 min"),
+        ":41: reading time “1.5” is not a positive whole number",
+    ),
+    "files-disagree": (
+        "llm-foundations.page-2.breadcrumbs.txt",
+        (LISTINGS / "llm-foundations.page-2.breadcrumbs.txt")
+        .read_bytes()
+        .replace(b" \xe2\x80\xa6\n", b" (edited) \xe2\x80\xa6\n", 1),
+        "excerpt",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_LISTINGS, ids=list(BAD_LISTINGS))
+def test_a_bad_listing_fails_the_whole_run_and_leaves_everything_as_it_was(
+    case, tmp_path, media_root
+):
+    import_fixtures()
+    folder = copy_listings(tmp_path)
+    # A good new listing too: the run must not keep it when another file is bad.
+    (folder / "zz-new.txt").write_text(
+        "Brand New Category\n\nNew.\n\nAlt\nMONA explainer 3 min\n\nA new title\n\nNew …",
+        encoding="utf-8",
+    )
+    name, data, problem = BAD_LISTINGS[case]
+    (folder / name).write_bytes(data)
+    before, files = content_snapshot(), media_files(media_root)
+
+    with pytest.raises(CommandError) as raised:
+        run_import(folder, parent="AI Principles")
+
+    assert str(folder / name) in str(raised.value)
+    assert problem in str(raised.value)
+    assert content_snapshot() == before
+    assert media_files(media_root) == files
+
+
+def test_a_failure_after_placeholders_were_drawn_removes_them_and_rolls_back(
+    monkeypatch, media_root
+):
+    drawn = []
+
+    def draw_then_fail(*, hero):
+        if len(drawn) == 40:
+            raise OSError("disk full")
+        drawn.append(hero.image.name)
+        return real_draw(hero=hero)
+
+    real_draw = services.hero_ensure_placeholder_file
+    monkeypatch.setattr(services, "hero_ensure_placeholder_file", draw_then_fail)
+
+    with pytest.raises(CommandError, match="disk full"):
+        import_fixtures()
+
+    assert len(drawn) == 40
+    assert not Explainer.objects.exists() and not Category.objects.exists()
+    assert media_files(media_root) == []
+
+
+def test_a_new_explainer_known_only_from_breadcrumbs_is_refused():
+    with pytest.raises(
+        CommandError, match=r"page-1.breadcrumbs.txt:7: “Prompt Engineering .*” is new"
+    ):
+        run_import(LISTINGS / "llm-foundations.page-1.breadcrumbs.txt")
+    assert not Category.objects.exists()
+
+
+def test_breadcrumbs_alone_place_existing_explainers(tmp_path):
+    run_import(
+        LISTINGS / "llm-foundations.page-1.cards.txt", LISTINGS / "llm-foundations.page-2.cards.txt"
+    )
+    assert Category.objects.get(name="LLM Foundations").parent is None
+
+    run_import(
+        LISTINGS / "llm-foundations.page-1.breadcrumbs.txt",
+        LISTINGS / "llm-foundations.page-2.breadcrumbs.txt",
+    )
+
+    placed = Category.objects.get(path="ai-principles/llm-foundations")
+    assert placed.explainers.count() == 55
+
+
+def test_a_missing_path_is_named():
+    with pytest.raises(CommandError, match="nowhere.txt: no such file or folder"):
+        run_import("nowhere.txt")
+
+
+def test_the_command_exits_non_zero_with_the_problem_on_stderr(tmp_path):
+    bad = tmp_path / "broken.txt"
+    bad.write_bytes(b"\xff\xfe\x00\x00")
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "import_listings", str(bad)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert f"{bad}:1: binary data" in result.stderr
+
+
+def synthetic_cards(count: int) -> bytes:
+    cards = [
+        f"Diagram number {n}\nMONA explainer {n % 30 + 1} min\n\nSynthetic title {n}\n\n"
+        f"Synthetic excerpt {n} …"
+        for n in range(count)
+    ]
+    return ("Synthetic\n\nA generated category.\n\n" + "\n\n".join(cards)).encode("utf-8")
+
+
+def test_the_number_of_queries_does_not_grow_with_the_number_of_cards():
+    def queries_for(count):
+        listing = parse_listing(synthetic_cards(count), f"{count}.txt")
+        with CaptureQueriesContext(connection) as captured:
+            listings_import(listings=[listing], dry_run=True)
+        return len(captured)
+
+    # Writes go in batches (SQLite takes about a hundred rows a statement), never a row each.
+    assert queries_for(5) == queries_for(60)
+    assert queries_for(2000) < queries_for(5) + 60
+
+
+def test_the_service_reports_errors_as_listing_errors_naming_the_file():
+    with pytest.raises(ListingError, match="^only-breadcrumbs.txt:7:"):
+        listings_import(
+            listings=[
+                parse_listing(
+                    (LISTINGS / "llm-foundations.page-1.breadcrumbs.txt").read_bytes(),
+                    "only-breadcrumbs.txt",
+                )
+            ]
+        )
