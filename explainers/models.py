@@ -1,16 +1,47 @@
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
-from django.db.models.functions import Length
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
+from .images import renditions_for
+from .markup import render_markdown
+
+# Top-level slugs the site's own URLs use; a category there could never be reached.
+RESERVED_TOP_LEVEL_SLUGS = {"admin", "images", "media", "search", "series", "static", "feeds"}
+
 
 class CategoryQuerySet(models.QuerySet):
     def get_by_natural_key(self, path):
         return self.get(path=path)
+
+    def with_published_counts(self):
+        """Annotate ``published_count``: the explainers readers can see in each category."""
+        published = (
+            Explainer.objects.published()
+            .filter(category=OuterRef("pk"))
+            .order_by()
+            .values("category")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        return self.annotate(published_count=Coalesce(Subquery(published), 0))
+
+    def chain_to(self, path: str) -> list["Category"]:
+        """The categories along ``path`` from the top, in one query; shorter if it ends early."""
+        parts = path.strip("/").split("/")
+        prefixes = ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+        found = {category.path: category for category in self.filter(path__in=prefixes)}
+        chain = []
+        for prefix in prefixes:
+            if prefix not in found:
+                break
+            chain.append(found[prefix])
+        return chain
 
 
 class Category(models.Model):
@@ -68,26 +99,24 @@ class Category(models.Model):
     def build_path(self) -> str:
         return f"{self.parent.path}/{self.slug}" if self.parent_id else self.slug
 
-    def ancestor_paths(self) -> list[str]:
-        """Paths of this category's ancestors, from the top, without querying."""
-        parts = self.path.split("/")
-        return ["/".join(parts[:depth]) for depth in range(1, len(parts))]
-
     def ancestors(self) -> list["Category"]:
         """Ancestors from the top down, in one query whatever the depth."""
-        paths = self.ancestor_paths()
-        if not paths:
+        if not self.parent_id:
             return []
-        return list(Category.objects.filter(path__in=paths).order_by(Length("path")))
+        return Category.objects.chain_to(self.path)[:-1]
 
-    def breadcrumbs(self) -> list[tuple[str, str]]:
-        """(label, url) pairs from Home down to this category."""
+    def breadcrumbs(self, ancestors: list["Category"] | None = None) -> list[tuple[str, str]]:
+        """(label, url) pairs from Home down to this category (pass ``ancestors`` if known)."""
+        if ancestors is None:
+            ancestors = self.ancestors()
         trail = [("Home", reverse("explainers:home"))]
-        trail += [(c.name, c.get_absolute_url()) for c in self.ancestors()]
+        trail += [(category.name, category.get_absolute_url()) for category in ancestors]
         trail.append((self.name, self.get_absolute_url()))
         return trail
 
     def clean(self):
+        if not self.parent_id and self.slug in RESERVED_TOP_LEVEL_SLUGS:
+            raise ValidationError({"slug": f"“{self.slug}” is taken by the site's own pages."})
         if self.parent_id and self.pk:
             if self.parent_id == self.pk or (
                 self.path and self.parent.path.startswith(f"{self.path}/")
@@ -162,6 +191,15 @@ class HeroImage(models.Model):
     def natural_key(self):
         return (self.image.name,)
 
+    def renditions(self, extension: str):
+        """The sizes pages offer of this image, as WebP ("webp") or JPEG ("jpg")."""
+        return renditions_for(self.image.name, self.width, self.height, extension)
+
+    def rendition(self, width: int, extension: str = "jpg"):
+        """The largest rendition no wider than ``width``."""
+        fitting = [r for r in self.renditions(extension) if r.width <= width]
+        return fitting[-1] if fitting else self.renditions(extension)[0]
+
 
 class Series(TagBase):
     """A series an explainer belongs to ("MONA explainer", "MONA Bridge")."""
@@ -170,6 +208,12 @@ class Series(TagBase):
         verbose_name = "series"
         verbose_name_plural = "series"
         ordering = ["name"]
+
+    def get_absolute_url(self):
+        return reverse("explainers:series", kwargs={"slug": self.slug})
+
+    def breadcrumbs(self) -> list[tuple[str, str]]:
+        return [("Home", reverse("explainers:home")), (self.name, self.get_absolute_url())]
 
 
 class SeriesItemQuerySet(models.QuerySet):
@@ -203,6 +247,22 @@ class ExplainerQuerySet(models.QuerySet):
 
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
+
+    def for_cards(self):
+        """Everything a card shows, in three queries whatever the number of cards."""
+        return self.select_related("category", "hero").prefetch_related("series")
+
+    def related_to(self, explainer: "Explainer", series_ids):
+        """Explainers sharing a series (first) or the category of ``explainer``."""
+        shares_series = Exists(
+            SeriesItem.objects.filter(content_object=OuterRef("pk"), tag_id__in=series_ids)
+        )
+        return (
+            self.exclude(pk=explainer.pk)
+            .annotate(shares_series=shares_series)
+            .filter(Q(shares_series=True) | Q(category_id=explainer.category_id))
+            .order_by("-shares_series", "-published_at", "pk")
+        )
 
 
 class Explainer(models.Model):
@@ -244,6 +304,19 @@ class Explainer(models.Model):
     def __str__(self):
         return self.title
 
+    def save(self, *args, **kwargs):
+        loaded_slug = getattr(self, "_loaded_slug", None)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if loaded_slug != self.slug:
+                PreviousSlug.objects.filter(slug=self.slug).delete()
+                if loaded_slug:
+                    # Old links keep working: the detail view answers 301 for a previous slug.
+                    PreviousSlug.objects.update_or_create(
+                        slug=loaded_slug, defaults={"explainer": self}
+                    )
+        self._loaded_slug = self.slug
+
     def get_absolute_url(self):
         return reverse(
             "explainers:detail",
@@ -254,3 +327,45 @@ class Explainer(models.Model):
         return (self.slug,)
 
     natural_key.dependencies = ["explainers.category", "explainers.heroimage"]
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        explainer = super().from_db(db, field_names, values)
+        explainer._loaded_slug = explainer.__dict__.get("slug")
+        return explainer
+
+    def is_published(self) -> bool:
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
+        )
+
+    @property
+    def primary_series(self):
+        """The series a card shows (uses prefetched series when there are)."""
+        return next(iter(self.series.all()), None)
+
+    def body_html(self) -> str:
+        return render_markdown(self.body)
+
+    def neighbours(self, queryset):
+        """(previous, next) in the category's listing order, among ``queryset``."""
+        siblings = queryset.filter(category_id=self.category_id).select_related("category")
+        before = Q(position__lt=self.position) | Q(position=self.position, pk__lt=self.pk)
+        after = Q(position__gt=self.position) | Q(position=self.position, pk__gt=self.pk)
+        previous = siblings.filter(before).order_by("-position", "-pk").first()
+        following = siblings.filter(after).order_by("position", "pk").first()
+        return previous, following
+
+
+class PreviousSlug(models.Model):
+    """A slug an explainer had before, so that old links still find it."""
+
+    slug = models.SlugField(max_length=255, unique=True)
+    explainer = models.ForeignKey(
+        Explainer, on_delete=models.CASCADE, related_name="previous_slugs"
+    )
+
+    def __str__(self):
+        return self.slug

@@ -4,13 +4,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import islice
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .images import PLACEHOLDER_SIZE, placeholder_name, placeholder_png
+from .images import PLACEHOLDER_SIZE, draw_missing_placeholder, placeholder_name
 from .listings import Listing, ListingError, PlannedCategory, merge_listings
 from .models import Category, Explainer, HeroImage, Series, SeriesItem
 
@@ -34,10 +33,7 @@ class ImportReport:
 
 def hero_ensure_placeholder_file(*, hero: HeroImage) -> bool:
     """Draw a placeholder hero's file if it is missing; say whether it had to."""
-    if not hero.is_placeholder or default_storage.exists(hero.image.name):
-        return False
-    default_storage.save(hero.image.name, ContentFile(placeholder_png(hero.image.name)))
-    return True
+    return hero.is_placeholder and draw_missing_placeholder(hero.image.name)
 
 
 def listings_import(

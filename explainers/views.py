@@ -1,42 +1,151 @@
-from django.http import Http404
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.generic import DetailView, ListView, TemplateView
+from PIL import UnidentifiedImageError
 
-from .models import Category, Explainer
+from .images import RENDITION_FORMATS, rendition_file
+from .models import Category, Explainer, Series
+
+CARDS_PER_PAGE = 30
+LATEST_ON_HOME = 6
+RELATED_COUNT = 3
+
+
+def can_preview(user) -> bool:
+    """Signed-in staff who may view explainers also see drafts and scheduled ones."""
+    return user.is_authenticated and user.is_staff and user.has_perm("explainers.view_explainer")
 
 
 class HomeView(TemplateView):
     template_name = "explainers/home.html"
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["categories"] = Category.objects.all()
-        return context
+        categories = list(Category.objects.with_published_counts())
+        children = {}
+        for category in categories:
+            children.setdefault(category.parent_id, []).append(category)
+        sections = [(section, children.get(section.pk, [])) for section in children.get(None, [])]
+        latest = Explainer.objects.published().for_cards().order_by("-published_at", "pk")
+        return super().get_context_data(sections=sections, latest=latest[:LATEST_ON_HOME], **kwargs)
 
 
 class CategoryView(ListView):
+    """A category's published explainers in listing order, after its subcategories."""
+
     template_name = "explainers/category.html"
     context_object_name = "explainers"
+    paginate_by = CARDS_PER_PAGE
 
     def get_queryset(self):
-        return Explainer.objects.published().filter(category=self.kwargs["category"])
+        return (
+            Explainer.objects.published()
+            .filter(category=self.kwargs["chain"][-1])
+            .for_cards()
+            .order_by("position", "pk")
+        )
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(category=self.kwargs["category"], **kwargs)
+        *ancestors, category = self.kwargs["chain"]
+        return super().get_context_data(
+            category=category,
+            breadcrumbs=category.breadcrumbs(ancestors),
+            subcategories=category.children.with_published_counts(),
+            **kwargs,
+        )
 
 
 class ExplainerDetailView(DetailView):
     template_name = "explainers/explainer_detail.html"
     context_object_name = "explainer"
 
+    def get(self, request, *args, **kwargs):
+        try:
+            self.object = self.get_object()
+        except Http404:
+            moved = self.get_queryset().filter(previous_slugs__slug=self.kwargs["slug"]).first()
+            if moved is None:
+                raise
+            return redirect(moved, permanent=True)
+        if self.object.category.path != self.kwargs["category_path"]:
+            return redirect(self.object, permanent=True)
+        response = self.render_to_response(self.get_context_data(object=self.object))
+        if not self.object.is_published():
+            add_never_cache_headers(response)
+            patch_cache_control(response, private=True)
+        return response
+
     def get_queryset(self):
-        return Explainer.objects.published().filter(category__path=self.kwargs["category_path"])
+        if can_preview(self.request.user):
+            return Explainer.objects.for_cards()
+        return Explainer.objects.published().for_cards()
+
+    def get_context_data(self, **kwargs):
+        explainer = self.object
+        visible = Explainer.objects.published()
+        previous, following = explainer.neighbours(visible)
+        series_ids = [series.pk for series in explainer.series.all()]
+        shown = {e.pk for e in (previous, following) if e is not None}
+        related = visible.related_to(explainer, series_ids).exclude(pk__in=shown).for_cards()
+        chain = self.kwargs.get("chain") or []
+        breadcrumbs = explainer.category.breadcrumbs(chain[:-1] if chain else None)
+        return super().get_context_data(
+            breadcrumbs=[*breadcrumbs, (explainer.title, explainer.get_absolute_url())],
+            preview=not explainer.is_published(),
+            previous=previous,
+            next=following,
+            related=related[:RELATED_COUNT],
+            **kwargs,
+        )
+
+
+class SeriesView(ListView):
+    template_name = "explainers/series.html"
+    context_object_name = "explainers"
+    paginate_by = CARDS_PER_PAGE
+
+    def get_queryset(self):
+        self.series = get_object_or_404(Series, slug=self.kwargs["slug"])
+        return (
+            Explainer.objects.published()
+            .filter(series=self.series)
+            .for_cards()
+            .order_by("category__path", "position", "pk")
+        )
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            series=self.series,
+            breadcrumbs=self.series.breadcrumbs(),
+            **kwargs,
+        )
 
 
 def category_or_explainer(request, category_path, slug=None):
+    """Serve a category page, or an explainer page when the last part is not a category."""
     full_path = f"{category_path}/{slug}" if slug else category_path
-    category = Category.objects.filter(path=full_path).first()
-    if category is not None:
-        return CategoryView.as_view()(request, category=category)
+    chain = Category.objects.chain_to(full_path)
+    if chain and chain[-1].path == full_path:
+        return CategoryView.as_view()(request, chain=chain)
     if slug is None:
         raise Http404("No such category.")
-    return ExplainerDetailView.as_view()(request, category_path=category_path, slug=slug)
+    return ExplainerDetailView.as_view()(
+        request, category_path=category_path, slug=slug, chain=chain
+    )
+
+
+def hero_rendition(request, width, extension, original):
+    """A hero image at one of the site's sizes; drawn on the first request, then kept."""
+    if extension not in RENDITION_FORMATS or not original.startswith("heroes/"):
+        raise Http404("No such image.")
+    try:
+        name = rendition_file(original, width, extension)
+    except (ValueError, FileNotFoundError, UnidentifiedImageError) as error:
+        raise Http404("No such image.") from error
+    response = FileResponse(
+        default_storage.open(name, "rb"), content_type=RENDITION_FORMATS[extension].mime_type
+    )
+    # The URL names the original file, and a replaced image gets a new name.
+    patch_cache_control(response, public=True, max_age=365 * 24 * 3600, immutable=True)
+    return response
