@@ -1,16 +1,18 @@
 """Markdown to HTML that is safe to show: editors write Markdown, readers get sanitized HTML."""
 
+import re
+
 import markdown
 import nh3
+
+TOP_HEADING = re.compile(r"<(/?)h1\b")
 
 ALLOWED_TAGS = {
     "a", "abbr", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "figcaption",
     "figure", "h2", "h3", "h4", "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "strong",
     "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
-HEADINGS = {"h2", "h3", "h4", "h5", "h6"}
 ALLOWED_ATTRIBUTES = {
-    **{heading: {"id"} for heading in HEADINGS},
     "a": {"href", "title"},
     "abbr": {"title"},
     "img": {"src", "alt", "title", "width", "height"},
@@ -23,13 +25,9 @@ ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 
 def render_markdown(text: str) -> str:
     """Markdown rendered to HTML, then cleaned: no script, no event handler, no javascript: URL."""
+    html = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
     # "# Heading" becomes an <h2>: the page's only <h1> is the explainer's title.
-    html = markdown.markdown(
-        text,
-        extensions=["extra", "sane_lists", "toc"],
-        extension_configs={"toc": {"baselevel": 2}},
-        output_format="html",
-    )
+    html = TOP_HEADING.sub(r"<\1h2", html)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -77,3 +77,31 @@ def delete_all_content():
     # Children before parents: a category with subcategories is protected.
     for category in Category.objects.order_by("-path"):
         category.delete()
+
+
+def page_soup(response):
+    """The response's HTML, parsed, for asserting what a reader sees."""
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(response.content.decode(), "html.parser")
+
+
+def breadcrumb_labels(soup):
+    return [li.get_text(strip=True) for li in soup.select('nav[aria-label="Breadcrumb"] ol li')]
+
+
+def cards(soup):
+    """What each card shows, in page order."""
+    return [
+        {
+            "alt": card.img["alt"] if card.img else None,
+            "series": card.select_one(".series-tag").get_text(strip=True)
+            if card.select_one(".series-tag")
+            else None,
+            "minutes": card.select_one(".reading-time").get_text(strip=True),
+            "title": card.select_one("h3 a").get_text(strip=True),
+            "href": card.select_one("h3 a")["href"],
+            "excerpt": card.select_one(".card-excerpt").get_text(strip=True),
+        }
+        for card in soup.select("article.card")
+    ]
