@@ -23,7 +23,12 @@ run: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py load_initial_content
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: $(VENV)/.dev-installed
+# axe-core, for the browser tests' accessibility check (see package.json).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: $(VENV)/.dev-installed node_modules/.installed
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-installed
