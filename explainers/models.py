@@ -1,3 +1,5 @@
+import uuid
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
@@ -10,6 +12,8 @@ from taggit.models import TagBase, TaggedItemBase
 
 from .images import renditions_for
 from .markup import render_markdown
+
+WORDS_PER_MINUTE = 230
 
 # Top-level slugs the site's own URLs use; a category there could never be reached.
 RESERVED_TOP_LEVEL_SLUGS = {"admin", "images", "media", "search", "series", "static", "feeds"}
@@ -153,8 +157,8 @@ class Category(models.Model):
 
 
 class HeroImageQuerySet(models.QuerySet):
-    def get_by_natural_key(self, image):
-        return self.get(image=image)
+    def get_by_natural_key(self, key):
+        return self.get(key=key)
 
 
 class HeroImage(models.Model):
@@ -162,9 +166,11 @@ class HeroImage(models.Model):
         upload_to="heroes/%Y/%m/",
         width_field="width",
         height_field="height",
-        unique=True,
         max_length=255,
     )
+    # Fixtures name heroes by this key: placeholders share their files, so the file name
+    # cannot tell one hero from another.
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     alt_text = models.CharField(
         max_length=500,
         help_text="What the image shows, for readers who cannot see it. Skip “image of”.",
@@ -189,7 +195,7 @@ class HeroImage(models.Model):
         return self.alt_text
 
     def natural_key(self):
-        return (self.image.name,)
+        return (str(self.key),)
 
     def renditions(self, extension: str):
         """The sizes pages offer of this image, as WebP ("webp") or JPEG ("jpg")."""
@@ -300,6 +306,7 @@ class Explainer(models.Model):
     class Meta:
         ordering = ["category", "position", "pk"]
         indexes = [models.Index(fields=["category", "position"])]
+        permissions = [("publish_explainer", "Can publish, unpublish and schedule explainers")]
 
     def __str__(self):
         return self.title
@@ -333,6 +340,18 @@ class Explainer(models.Model):
         explainer = super().from_db(db, field_names, values)
         explainer._loaded_slug = explainer.__dict__.get("slug")
         return explainer
+
+    @staticmethod
+    def estimated_reading_time(body: str) -> int:
+        """Minutes to read ``body`` at about 230 words a minute; at least 1."""
+        return max(1, round(len(body.split()) / WORDS_PER_MINUTE))
+
+    @property
+    def state(self) -> str:
+        """Draft, Scheduled or Published, as editors think of it."""
+        if self.status == self.Status.DRAFT or self.published_at is None:
+            return "Draft"
+        return "Published" if self.is_published() else "Scheduled"
 
     def is_published(self) -> bool:
         return (

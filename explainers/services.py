@@ -1,11 +1,15 @@
 """Writes that cross models. Management commands and views call these; nothing else writes."""
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import islice
 
+from django.contrib.auth.models import Group, Permission
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import DateTimeField, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -14,6 +18,9 @@ from .listings import Listing, ListingError, PlannedCategory, merge_listings
 from .models import Category, Explainer, HeroImage, Series, SeriesItem
 
 BATCH_SIZE = 500
+# Placeholder heroes get keys derived from their explainer's slug, so that an import and the
+# fixture made from it name the same heroes.
+PLACEHOLDER_KEYS = uuid.UUID("5c0a7d1e-8f0b-4d7e-9a57-2a4b8f3c9e10")
 
 
 @dataclass
@@ -131,7 +138,7 @@ def _write_explainers(planned_explainers, categories, report, written_files, dry
     now = timezone.now()
     claimed = {by_title[p.title].pk for p in planned_explainers if p.title in by_title}
     new_explainers, new_series_items, changed_explainers, changed_heroes = [], [], [], []
-    reseries_ids, missing_files = [], []
+    reseries_ids, placeholder_files = [], set()
     for planned in planned_explainers:
         category = categories[planned.category]
         explainer = by_title.get(planned.title)
@@ -151,6 +158,7 @@ def _write_explainers(planned_explainers, categories, report, written_files, dry
                 )
             slug = _unique_slug(planned.title, slugs, max_length=200, fallback="explainer")
             hero = HeroImage(
+                key=uuid.uuid5(PLACEHOLDER_KEYS, slug),
                 image=placeholder_name(slug),
                 alt_text=planned.alt_text,
                 width=PLACEHOLDER_SIZE[0],
@@ -170,7 +178,7 @@ def _write_explainers(planned_explainers, categories, report, written_files, dry
             )
             new_explainers.append(explainer)
             new_series_items.append((explainer, series[planned.series.casefold()]))
-            missing_files.append(hero)
+            placeholder_files.add(hero.image.name)
             report.created.append(planned.title)
             continue
 
@@ -192,8 +200,7 @@ def _write_explainers(planned_explainers, categories, report, written_files, dry
                 hero.updated_at = now
                 changed_heroes.append(hero)
                 changes.append("alt text")
-            if not default_storage.exists(hero.image.name):
-                missing_files.append(hero)
+            placeholder_files.add(hero.image.name)
         if planned.series and series_names[explainer.pk] != {
             series[planned.series.casefold()].name
         }:
@@ -222,9 +229,9 @@ def _write_explainers(planned_explainers, categories, report, written_files, dry
         batch_size=BATCH_SIZE,
     )
     if not dry_run:
-        for hero in missing_files:
-            if hero_ensure_placeholder_file(hero=hero):
-                written_files.append(hero.image.name)
+        for name in sorted(placeholder_files):
+            if draw_missing_placeholder(name):
+                written_files.append(name)
 
 
 def _series_by_name(names: set[str]) -> dict[str, Series]:
@@ -257,3 +264,94 @@ def _batches(items, size=BATCH_SIZE):
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+def explainers_publish(*, explainers: QuerySet[Explainer]) -> list[int]:
+    """Publish: now for those without a publication time, on schedule for the others.
+
+    Returns the ids of the explainers that changed.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            explainers.exclude(status=Explainer.Status.PUBLISHED, published_at__isnull=False)
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        Explainer.objects.filter(pk__in=ids).update(
+            status=Explainer.Status.PUBLISHED,
+            published_at=Coalesce("published_at", Value(now, output_field=DateTimeField())),
+            updated_at=now,
+        )
+    return ids
+
+
+def explainers_unpublish(*, explainers: QuerySet[Explainer]) -> list[int]:
+    """Back to draft: readers no longer see them; the publication time is kept."""
+    with transaction.atomic():
+        ids = list(
+            explainers.exclude(status=Explainer.Status.DRAFT)
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        Explainer.objects.filter(pk__in=ids).update(
+            status=Explainer.Status.DRAFT, updated_at=timezone.now()
+        )
+    return ids
+
+
+def listing_move(*, item: Category | Explainer, offset: int) -> bool:
+    """Move a category among its siblings, or an explainer in its category's listing.
+
+    ``offset`` is -1 (up) or 1 (down). Positions are renumbered 0..n-1 on the way, so ties
+    left by imports or edits cannot make a move a no-op. Says whether anything moved.
+    """
+    if isinstance(item, Explainer):
+        siblings = Explainer.objects.filter(category_id=item.category_id).order_by("position", "pk")
+    else:
+        siblings = Category.objects.filter(parent_id=item.parent_id).order_by("position", "name")
+    with transaction.atomic():
+        ordered = list(siblings.select_for_update())
+        index = next(i for i, sibling in enumerate(ordered) if sibling.pk == item.pk)
+        target = index + offset
+        if not 0 <= target < len(ordered):
+            return False
+        ordered[index], ordered[target] = ordered[target], ordered[index]
+        for position, sibling in enumerate(ordered):
+            sibling.position = position
+        type(item).objects.bulk_update(ordered, ["position"])
+    return True
+
+
+ROLES = {
+    "Editors": [
+        "add_explainer", "change_explainer", "view_explainer", "publish_explainer",
+        "add_heroimage", "change_heroimage", "view_heroimage",
+        "add_series", "change_series", "view_series",
+        "change_category", "view_category",
+    ],
+    "Contributors": [
+        "add_explainer", "change_explainer", "view_explainer",
+        "add_heroimage", "change_heroimage", "view_heroimage",
+        "view_category", "view_series",
+    ],
+}  # fmt: skip
+
+
+def roles_setup() -> dict[str, list[str]]:
+    """Create or reset the editorial groups to exactly their permissions."""
+    wanted = {codename for codenames in ROLES.values() for codename in codenames}
+    permissions = {
+        permission.codename: permission
+        for permission in Permission.objects.filter(
+            content_type__app_label="explainers", codename__in=wanted
+        )
+    }
+    missing = wanted - set(permissions)
+    if missing:
+        raise ValueError(f"permissions missing (run migrate first): {', '.join(sorted(missing))}")
+    with transaction.atomic():
+        for name, codenames in ROLES.items():
+            group, _created = Group.objects.get_or_create(name=name)
+            group.permissions.set([permissions[codename] for codename in codenames])
+    return ROLES

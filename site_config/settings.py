@@ -49,7 +49,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",
     "taggit",
+    "reversion",
+    "reversion_compare",
+    "axes",
     "explainers",
 ]
 
@@ -62,7 +66,23 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # First, so that a locked-out user is refused before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in guessing: 5 failures for one username from one address lock that pair for an hour.
+AXES_FAILURE_LIMIT = int(os.environ.get("DJANGO_AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = 1
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 ROOT_URLCONF = "site_config.urls"
 
@@ -80,6 +100,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Form widgets render through the templates above, so ours live in templates/ too.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 WSGI_APPLICATION = "site_config.wsgi.application"
 
@@ -125,12 +148,17 @@ STORAGES = {
     },
 }
 
-# Typing "mona bridge" in the admin reuses the existing "MONA Bridge" series.
+# Typing "mona bridge" in the admin reuses the existing "MONA Bridge" series, and series
+# names are split on commas only, never on spaces.
 TAGGIT_CASE_INSENSITIVE = True
+TAGGIT_TAGS_FROM_STRING = "explainers.forms.series_from_string"
+TAGGIT_STRING_FROM_TAGS = "explainers.forms.series_to_string"
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # django-axes reports every sign-in at INFO; lock-outs still show as warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

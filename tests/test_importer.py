@@ -313,19 +313,19 @@ def test_a_failure_after_placeholders_were_drawn_removes_them_and_rolls_back(
 ):
     drawn = []
 
-    def draw_then_fail(*, hero):
-        if len(drawn) == 40:
+    def draw_then_fail(name):
+        if len(drawn) == 10:
             raise OSError("disk full")
-        drawn.append(hero.image.name)
-        return real_draw(hero=hero)
+        drawn.append(name)
+        return real_draw(name)
 
-    real_draw = services.hero_ensure_placeholder_file
-    monkeypatch.setattr(services, "hero_ensure_placeholder_file", draw_then_fail)
+    real_draw = services.draw_missing_placeholder
+    monkeypatch.setattr(services, "draw_missing_placeholder", draw_then_fail)
 
     with pytest.raises(CommandError, match="disk full"):
         import_fixtures()
 
-    assert len(drawn) == 40
+    assert len(drawn) == 10
     assert not Explainer.objects.exists() and not Category.objects.exists()
     assert media_files(media_root) == []
 

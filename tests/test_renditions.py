@@ -93,3 +93,10 @@ def test_a_file_that_is_not_an_image_is_404_not_500(client, media_root):
     (media_root / "heroes" / "fake.jpg").write_bytes(b"not an image at all")
 
     assert client.get("/images/400.jpg/heroes/fake.jpg").status_code == 404
+
+
+def test_asking_for_made_up_placeholder_names_writes_nothing(client, media_root):
+    for name in ["evil.png", "variant-99.png", "variant-01.png.png", "../variant-01.png"]:
+        assert client.get(f"/images/400.jpg/heroes/placeholders/{name}").status_code == 404
+
+    assert not media_root.exists() or not any(media_root.rglob("*.*"))
