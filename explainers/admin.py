@@ -103,7 +103,9 @@ class SeriesAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(explainer_total=Count("items"))
+        return (
+            super().get_queryset(request).annotate(explainer_total=Count("items")).order_by("name")
+        )
 
     @admin.display(description="Explainers", ordering="explainer_total")
     def explainer_count(self, series):
@@ -134,7 +136,13 @@ class HeroImageAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(usage_total=Count("explainers"))
+        # Annotating drops the model's ordering; the autocomplete pages need a stable one.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(usage_total=Count("explainers"))
+            .order_by("-created_at", "pk")
+        )
 
     @admin.display(description="Image")
     def preview_thumbnail(self, hero):

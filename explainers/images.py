@@ -100,56 +100,74 @@ RENDITION_FORMATS = {
 RENDITION_FOLDER = "renditions"
 
 
+SOCIAL_SIZE = "1200x630"  # Open Graph and Twitter cards: cropped to their shape
+
+
 @dataclass(frozen=True)
 class Rendition:
     original: str
-    width: int
+    size: str  # the size asked for: a width ("800") or a crop ("1200x630")
+    width: int  # what comes out: never wider than the original
     height: int
     extension: str
 
     @property
     def name(self) -> str:
-        return rendition_name(self.original, self.width, self.extension)
+        return rendition_name(self.original, self.size, self.extension)
+
+    @property
+    def box(self) -> tuple[int, int]:
+        return (self.width, self.height)
 
     @property
     def url(self) -> str:
         return reverse(
             "explainers:rendition",
-            kwargs={"original": self.original, "width": self.width, "extension": self.extension},
+            kwargs={"original": self.original, "size": self.size, "extension": self.extension},
         )
 
 
-def rendition_widths(original_width: int) -> list[int]:
-    """The rendition widths for an original: never wider than the original itself."""
-    widths = [width for width in RENDITION_WIDTHS if width < original_width]
-    return widths + [min(original_width, RENDITION_WIDTHS[-1])]
-
-
 def renditions_for(original: str, width: int, height: int, extension: str) -> list[Rendition]:
-    return [
-        Rendition(original, w, max(1, round(height * w / width)), extension)
-        for w in rendition_widths(width)
-    ]
+    """The widths offered of an original, up to the first one that reaches its own width."""
+    renditions = []
+    for size in RENDITION_WIDTHS:
+        actual = min(size, width)
+        renditions.append(
+            Rendition(
+                original, str(size), actual, max(1, round(height * actual / width)), extension
+            )
+        )
+        if size >= width:
+            break
+    return renditions
 
 
-def rendition_name(original: str, width: int, extension: str) -> str:
+def social_rendition(original: str) -> Rendition:
+    width, height = map(int, SOCIAL_SIZE.split("x"))
+    return Rendition(original, SOCIAL_SIZE, width, height, "jpg")
+
+
+def rendition_name(original: str, size: str, extension: str) -> str:
     stem = original.rsplit(".", 1)[0]
-    return f"{RENDITION_FOLDER}/{stem}-{width}w.{extension}"
+    return f"{RENDITION_FOLDER}/{stem}-{size}.{extension}"
 
 
-def rendition_file(original: str, width: int, extension: str) -> str:
+def rendition_file(original: str, size: str, extension: str) -> str:
     """The stored name of a rendition, drawing it first if it does not exist yet."""
-    if extension not in RENDITION_FORMATS or width not in RENDITION_WIDTHS:
-        raise ValueError(f"no such rendition: {width}w {extension}")
-    name = rendition_name(original, width, extension)
+    known = size == SOCIAL_SIZE or (size.isdigit() and int(size) in RENDITION_WIDTHS)
+    if extension not in RENDITION_FORMATS or not known:
+        raise ValueError(f"no such rendition: {size} {extension}")
+    name = rendition_name(original, size, extension)
     if default_storage.exists(name):
         return name
     image = ImageOps.exif_transpose(_open_original(original))
-    width = min(width, image.width)
-    size = (width, max(1, round(image.height * width / image.width)))
-    resized = image.convert("RGBA" if _has_alpha(image) else "RGB").resize(
-        size, Image.Resampling.LANCZOS
-    )
+    image = image.convert("RGBA" if _has_alpha(image) else "RGB")
+    if size == SOCIAL_SIZE:
+        resized = ImageOps.fit(image, social_rendition(original).box, Image.Resampling.LANCZOS)
+    else:
+        width = min(int(size), image.width)
+        box = (width, max(1, round(image.height * width / image.width)))
+        resized = image.resize(box, Image.Resampling.LANCZOS)
     if extension == "jpg" and resized.mode == "RGBA":
         background = Image.new("RGB", resized.size, (255, 255, 255))
         background.paste(resized, mask=resized.getchannel("A"))

@@ -10,7 +10,7 @@ from django.utils import timezone
 from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
-from .images import renditions_for
+from .images import renditions_for, social_rendition
 from .markup import render_markdown
 
 WORDS_PER_MINUTE = 230
@@ -34,6 +34,16 @@ class CategoryQuerySet(models.QuerySet):
             .values("count")
         )
         return self.annotate(published_count=Coalesce(Subquery(published), 0))
+
+    def with_last_change(self):
+        """Annotate ``last_change``: when a published explainer in the category last changed."""
+        latest = (
+            Explainer.objects.published()
+            .filter(category=OuterRef("pk"))
+            .order_by("-updated_at")
+            .values("updated_at")[:1]
+        )
+        return self.annotate(last_change=Subquery(latest))
 
     def chain_to(self, path: str) -> list["Category"]:
         """The categories along ``path`` from the top, in one query; shorter if it ends early."""
@@ -102,6 +112,9 @@ class Category(models.Model):
 
     def build_path(self) -> str:
         return f"{self.parent.path}/{self.slug}" if self.parent_id else self.slug
+
+    def descendants_and_self(self):
+        return Category.objects.filter(Q(pk=self.pk) | Q(path__startswith=f"{self.path}/"))
 
     def ancestors(self) -> list["Category"]:
         """Ancestors from the top down, in one query whatever the depth."""
@@ -200,6 +213,10 @@ class HeroImage(models.Model):
     def renditions(self, extension: str):
         """The sizes pages offer of this image, as WebP ("webp") or JPEG ("jpg")."""
         return renditions_for(self.image.name, self.width, self.height, extension)
+
+    def social_rendition(self):
+        """1200 × 630, cropped: the image link previews (Open Graph, Twitter) show."""
+        return social_rendition(self.image.name)
 
     def rendition(self, width: int, extension: str = "jpg"):
         """The largest rendition no wider than ``width``."""

@@ -1,14 +1,29 @@
 from django.urls import path
 
-from . import views
+from . import feeds, views
 
 app_name = "explainers"
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
+    path("search/", views.SearchView.as_view(), name="search"),
+    path("feeds/rss.xml", feeds.ExplainerFeed(), name="feed-rss"),
+    path("feeds/atom.xml", feeds.ExplainerAtomFeed(), name="feed-atom"),
+    path("feeds/series/<slug:slug>/rss.xml", feeds.SeriesFeed(), name="series-feed-rss"),
+    path("feeds/series/<slug:slug>/atom.xml", feeds.SeriesAtomFeed(), name="series-feed-atom"),
+    path(
+        "feeds/categories/<path:category_path>/rss.xml",
+        feeds.CategoryFeed(),
+        name="category-feed-rss",
+    ),
+    path(
+        "feeds/categories/<path:category_path>/atom.xml",
+        feeds.CategoryAtomFeed(),
+        name="category-feed-atom",
+    ),
     path("series/<slug:slug>/", views.SeriesView.as_view(), name="series"),
     path(
-        "images/<int:width>.<str:extension>/<path:original>",
+        "images/<str:size>.<str:extension>/<path:original>",
         views.hero_rendition,
         name="rendition",
     ),

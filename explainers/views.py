@@ -1,13 +1,18 @@
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.generic import DetailView, ListView, TemplateView
 from PIL import UnidentifiedImageError
 
 from .images import RENDITION_FORMATS, rendition_file
 from .models import Category, Explainer, Series
+from .search import UnsearchableQuery, checked_query, search_explainers, snippet_html, words_of
+from .structured_data import article, breadcrumb_list, collection_page
 
+SITE_NAME = "AI Explainers"
+SITE_DESCRIPTION = "Explainers on how AI works: from LLM foundations to model architectures."
 CARDS_PER_PAGE = 30
 LATEST_ON_HOME = 6
 RELATED_COUNT = 3
@@ -18,7 +23,37 @@ def can_preview(user) -> bool:
     return user.is_authenticated and user.is_staff and user.has_perm("explainers.view_explainer")
 
 
-class HomeView(TemplateView):
+class PageMetaMixin:
+    """Title, description, canonical URL, sharing tags and JSON-LD (includes/meta.html)."""
+
+    def page_meta(self, context) -> dict:
+        """Override: ``title``, ``description``, and optionally ``image`` (a HeroImage),
+        ``type`` ("website" or "article") and ``structured_data`` (a list of dicts)."""
+        return {}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        meta = {"title": SITE_NAME, "description": SITE_DESCRIPTION, "type": "website"}
+        meta.update(self.page_meta(context))
+        page = context.get("page_obj")
+        # Page 1 has one address: no "?page=1" twin.
+        canonical = self.request.path
+        if page is not None and page.number > 1:
+            canonical += f"?page={page.number}"
+        meta["canonical"] = self.request.build_absolute_uri(canonical)
+        image = meta.pop("image", None)
+        if image is not None:
+            meta["image_url"] = self.request.build_absolute_uri(image.social_rendition().url)
+            meta["image_alt"] = image.alt_text
+        if context.get("breadcrumbs"):
+            meta.setdefault("structured_data", []).insert(
+                0, breadcrumb_list(self.request, context["breadcrumbs"])
+            )
+        context["meta"] = meta
+        return context
+
+
+class HomeView(PageMetaMixin, TemplateView):
     template_name = "explainers/home.html"
 
     def get_context_data(self, **kwargs):
@@ -31,7 +66,7 @@ class HomeView(TemplateView):
         return super().get_context_data(sections=sections, latest=latest[:LATEST_ON_HOME], **kwargs)
 
 
-class CategoryView(ListView):
+class CategoryView(PageMetaMixin, ListView):
     """A category's published explainers in listing order, after its subcategories."""
 
     template_name = "explainers/category.html"
@@ -55,8 +90,17 @@ class CategoryView(ListView):
             **kwargs,
         )
 
+    def page_meta(self, context):
+        category, page = context["category"], context["page_obj"]
+        title = category.name if page.number == 1 else f"{category.name} (page {page.number})"
+        return {
+            "title": f"{title} · {SITE_NAME}",
+            "description": category.description or f"Explainers in {category.name}.",
+            "structured_data": [collection_page(self.request, category, page)],
+        }
 
-class ExplainerDetailView(DetailView):
+
+class ExplainerDetailView(PageMetaMixin, DetailView):
     template_name = "explainers/explainer_detail.html"
     context_object_name = "explainer"
 
@@ -99,8 +143,18 @@ class ExplainerDetailView(DetailView):
             **kwargs,
         )
 
+    def page_meta(self, context):
+        explainer = context["explainer"]
+        return {
+            "title": f"{explainer.title} · {SITE_NAME}",
+            "description": explainer.excerpt,
+            "image": explainer.hero,
+            "type": "article",
+            "structured_data": [article(self.request, explainer)],
+        }
 
-class SeriesView(ListView):
+
+class SeriesView(PageMetaMixin, ListView):
     template_name = "explainers/series.html"
     context_object_name = "explainers"
     paginate_by = CARDS_PER_PAGE
@@ -121,6 +175,48 @@ class SeriesView(ListView):
             **kwargs,
         )
 
+    def page_meta(self, context):
+        return {
+            "title": f"{self.series.name} · {SITE_NAME}",
+            "description": f"Every explainer in the {self.series.name} series.",
+        }
+
+
+class SearchView(PageMetaMixin, ListView):
+    """Published explainers matching ``?q=``, best first, with the matched words marked."""
+
+    template_name = "explainers/search.html"
+    context_object_name = "explainers"
+    paginate_by = CARDS_PER_PAGE
+
+    def get(self, request, *args, **kwargs):
+        self.query = request.GET.get("q", "")
+        try:
+            self.checked = checked_query(self.query)
+        except UnsearchableQuery as problem:
+            self.checked, self.problem = None, str(problem)
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if self.checked is None:
+            return Explainer.objects.none()
+        return search_explainers(Explainer.objects.published().for_cards(), self.checked)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(
+            query=self.query,
+            problem=getattr(self, "problem", None),
+            breadcrumbs=[("Home", reverse("explainers:home")), ("Search", self.request.path)],
+            **kwargs,
+        )
+        words = words_of(self.checked or "")
+        for explainer in context["explainers"]:
+            explainer.snippet = snippet_html(explainer, words)
+        return context
+
+    def page_meta(self, context):
+        return {"title": f"Search · {SITE_NAME}", "noindex": True}
+
 
 def category_or_explainer(request, category_path, slug=None):
     """Serve a category page, or an explainer page when the last part is not a category."""
@@ -135,12 +231,12 @@ def category_or_explainer(request, category_path, slug=None):
     )
 
 
-def hero_rendition(request, width, extension, original):
+def hero_rendition(request, size, extension, original):
     """A hero image at one of the site's sizes; drawn on the first request, then kept."""
     if extension not in RENDITION_FORMATS or not original.startswith("heroes/"):
         raise Http404("No such image.")
     try:
-        name = rendition_file(original, width, extension)
+        name = rendition_file(original, size, extension)
     except (ValueError, FileNotFoundError, UnidentifiedImageError) as error:
         raise Http404("No such image.") from error
     response = FileResponse(
@@ -149,3 +245,13 @@ def hero_rendition(request, width, extension, original):
     # The URL names the original file, and a replaced image gets a new name.
     patch_cache_control(response, public=True, max_age=365 * 24 * 3600, immutable=True)
     return response
+
+
+def robots_txt(request):
+    """Crawlers may read the site but not the admin; the sitemap lists every page."""
+    lines = [
+        "User-agent: *",
+        f"Disallow: {reverse('admin:index')}",
+        f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from django.utils.text import slugify
 from PIL import Image
 
 from explainers.listings import parse_listing
@@ -20,7 +21,7 @@ def make_category(name="LLM Foundations", parent=None, **fields):
 
 
 def make_explainer(category, title="What is attention?", **fields):
-    fields.setdefault("slug", title.lower().replace(" ", "-").strip("?"))
+    fields.setdefault("slug", slugify(title))
     fields.setdefault("excerpt", f"About {title} …")
     fields.setdefault("reading_time", 5)
     fields.setdefault("status", Explainer.Status.PUBLISHED)

@@ -30,7 +30,7 @@ def test_a_rendition_is_drawn_at_its_width_and_kept(client, media_root, extensio
     assert "immutable" in response["Cache-Control"]
     with Image.open(io.BytesIO(body)) as image:
         assert (image.format, image.size) == (pillow_format, (800, 450))
-    stored = media_root / rendition_name(hero.image.name, 800, extension)
+    stored = media_root / rendition_name(hero.image.name, "800", extension)
     assert stored.read_bytes() == body
     modified = stored.stat().st_mtime_ns
 
@@ -39,10 +39,25 @@ def test_a_rendition_is_drawn_at_its_width_and_kept(client, media_root, extensio
     assert stored.stat().st_mtime_ns == modified
 
 
-def test_renditions_are_never_wider_than_the_original():
+def test_renditions_are_never_wider_than_the_original_and_all_of_them_load(client):
     hero = make_hero(image=image_upload(size=(640, 360)))
 
-    assert [(r.width, r.height) for r in hero.renditions("jpg")] == [(400, 225), (640, 360)]
+    renditions = hero.renditions("jpg")
+
+    assert [(r.width, r.height) for r in renditions] == [(400, 225), (640, 360)]
+    for rendition in renditions:
+        response, body = fetch(client, rendition.url)
+        with Image.open(io.BytesIO(body)) as image:
+            assert image.size == (rendition.width, rendition.height)
+
+
+def test_the_social_rendition_is_cropped_to_1200_by_630(client):
+    hero = make_hero(image=image_upload(size=(1600, 1600)))
+
+    response, body = fetch(client, hero.social_rendition().url)
+
+    with Image.open(io.BytesIO(body)) as image:
+        assert (image.format, image.size) == ("JPEG", (1200, 630))
 
 
 def test_a_placeholder_whose_file_went_missing_is_drawn_again(client, media_root):

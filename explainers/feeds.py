@@ -1,0 +1,111 @@
+"""RSS and Atom feeds: the whole site, each category (with its subcategories) and each series."""
+
+from django.contrib.syndication.views import Feed
+from django.core.files.storage import default_storage
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed, Enclosure
+
+from .images import rendition_file
+from .models import Category, Explainer, Series
+
+FEED_SIZE = 30
+
+
+class ExplainerFeed(Feed):
+    """The latest published explainers, newest first, with the hero as an enclosure."""
+
+    title = "AI Explainers"
+    description = "New explainers on how AI works."
+
+    def get_feed(self, obj, request):
+        feed = super().get_feed(obj, request)
+        # Item links are made absolute by Django; enclosures are ours to finish.
+        for item in feed.items:
+            for enclosure in item["enclosures"]:
+                enclosure.url = request.build_absolute_uri(enclosure.url)
+        return feed
+
+    def link(self):
+        return reverse("explainers:home")
+
+    def items(self, obj=None):
+        return self.explainers(obj).for_cards().order_by("-published_at", "-pk")[:FEED_SIZE]
+
+    def explainers(self, obj):
+        return Explainer.objects.published()
+
+    def item_title(self, item):
+        return item.title
+
+    def item_description(self, item):
+        return item.excerpt
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.updated_at
+
+    def item_categories(self, item):
+        return [item.category.name, *(series.name for series in item.series.all())]
+
+    def item_enclosures(self, item):
+        if item.hero is None:
+            return []
+        rendition = item.hero.rendition(1200)
+        name = rendition_file(rendition.original, rendition.size, rendition.extension)
+        return [Enclosure(rendition.url, str(default_storage.size(name)), "image/jpeg")]
+
+
+class CategoryFeed(ExplainerFeed):
+    def get_object(self, request, category_path):
+        return get_object_or_404(Category, path=category_path)
+
+    def title(self, category):
+        return f"{category.name} · AI Explainers"
+
+    def description(self, category):
+        return category.description or f"New explainers in {category.name}."
+
+    def link(self, category):
+        return category.get_absolute_url()
+
+    def explainers(self, category):
+        return super().explainers(category).filter(category__in=category.descendants_and_self())
+
+
+class SeriesFeed(ExplainerFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Series, slug=slug)
+
+    def title(self, series):
+        return f"{series.name} · AI Explainers"
+
+    def description(self, series):
+        return f"New explainers in the {series.name} series."
+
+    def link(self, series):
+        return series.get_absolute_url()
+
+    def explainers(self, series):
+        return super().explainers(series).filter(series=series)
+
+
+class AtomFeedMixin:
+    feed_type = Atom1Feed
+
+    def subtitle(self, obj=None):
+        return self.description(obj) if callable(self.description) else self.description
+
+
+class ExplainerAtomFeed(AtomFeedMixin, ExplainerFeed):
+    pass
+
+
+class CategoryAtomFeed(AtomFeedMixin, CategoryFeed):
+    pass
+
+
+class SeriesAtomFeed(AtomFeedMixin, SeriesFeed):
+    pass

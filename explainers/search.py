@@ -1,0 +1,105 @@
+"""Site search: what a query may be, how it ranks on each database, and how hits are shown.
+
+On PostgreSQL it is full-text search (websearch syntax, weighted title > excerpt > body,
+ranked, with highlighted headlines) over a GIN expression index. SQLite, the embedded
+default, gets the same page from a plain word match ranked by where the words occur.
+"""
+
+import re
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.db import connections
+from django.db.models import Case, IntegerField, Q, TextField, Value, When
+from django.db.models.functions import Concat
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+MAX_QUERY_LENGTH = 200
+SEARCH_CONFIG = "english"
+# The same expression is indexed (migration 0002) and queried, so PostgreSQL uses the index.
+SEARCH_VECTOR = (
+    SearchVector("title", weight="A", config=SEARCH_CONFIG)
+    + SearchVector("excerpt", weight="B", config=SEARCH_CONFIG)
+    + SearchVector("body", weight="C", config=SEARCH_CONFIG)
+)
+WORD = re.compile(r"\w+")
+# Headlines come back from the database with these around each hit; everything else in them is
+# editors' text and is escaped before the marks become <mark> elements.
+HIT_START, HIT_END = "\x02", "\x03"
+SNIPPET_WORDS = 30
+
+
+class UnsearchableQuery(ValueError):
+    """A query the page answers with advice instead of results."""
+
+
+def checked_query(text: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        raise UnsearchableQuery("Type a word or two to search the explainers.")
+    if len(text) > MAX_QUERY_LENGTH:
+        raise UnsearchableQuery(
+            f"That search is {len(text)} characters long; keep it under {MAX_QUERY_LENGTH}."
+        )
+    if not WORD.search(text):
+        raise UnsearchableQuery("Search for words: punctuation alone matches nothing.")
+    return text
+
+
+def search_explainers(explainers, text: str):
+    """``explainers`` matching ``text``, best first, each with ``rank`` (and ``headline``)."""
+    if connections[explainers.db].vendor == "postgresql":
+        query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+        return (
+            explainers.annotate(
+                document=SEARCH_VECTOR,
+                rank=SearchRank(SEARCH_VECTOR, query),
+                headline=SearchHeadline(
+                    Concat("excerpt", Value(" "), "body", output_field=TextField()),
+                    query,
+                    config=SEARCH_CONFIG,
+                    start_sel=HIT_START,
+                    stop_sel=HIT_END,
+                    max_words=SNIPPET_WORDS,
+                    min_words=SNIPPET_WORDS // 2,
+                ),
+            )
+            .filter(document=query)
+            .order_by("-rank", "-published_at", "pk")
+        )
+    words = words_of(text)
+    matches, rank = Q(), Value(0)
+    for word in words:
+        matches &= Q(title__icontains=word) | Q(excerpt__icontains=word) | Q(body__icontains=word)
+        for field, weight in (("title", 10), ("excerpt", 3), ("body", 1)):
+            rank += Case(
+                When(**{f"{field}__icontains": word}, then=Value(weight)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+    return explainers.filter(matches).annotate(rank=rank).order_by("-rank", "-published_at", "pk")
+
+
+def words_of(text: str) -> list[str]:
+    return list(dict.fromkeys(word.lower() for word in WORD.findall(text)))
+
+
+def snippet_html(explainer, words: list[str]) -> str:
+    """A short passage of the explainer with the searched words marked, safe to show."""
+    headline = getattr(explainer, "headline", None)
+    if not headline:
+        headline = _passage(f"{explainer.excerpt} {explainer.body}", words)
+        for word in sorted(words, key=len, reverse=True):
+            headline = re.sub(
+                rf"(?i)(?<!\w)({re.escape(word)})", f"{HIT_START}\\1{HIT_END}", headline
+            )
+    html = escape(headline).replace(HIT_START, "<mark>").replace(HIT_END, "</mark>")
+    return mark_safe(html)
+
+
+def _passage(text: str, words: list[str]) -> str:
+    tokens = text.split()
+    first = next((i for i, token in enumerate(tokens) if any(w in token.lower() for w in words)), 0)
+    start = max(0, first - SNIPPET_WORDS // 3)
+    passage = " ".join(tokens[start : start + SNIPPET_WORDS])
+    return ("… " if start else "") + passage + (" …" if start + SNIPPET_WORDS < len(tokens) else "")
