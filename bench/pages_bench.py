@@ -1,0 +1,472 @@
+"""Benchmark the reader pages: requests per second and p50/p99 latency under gunicorn.
+
+It measures four pages served by gunicorn (2 sync workers) on 127.0.0.1 with production-like
+settings (DJANGO_DEBUG=0, a random secret key, whitenoise with collected static files):
+
+* ``home``: the home page ``/``;
+* ``category``: ``/ai-principles/llm-foundations/``, the first page of a category (30 cards);
+* ``explainer``: the first explainer of that category (found in the database);
+* ``static``: the very bytes of the category page, written into STATIC_ROOT as
+  ``bench/category.html`` and served by whitenoise as ``/static/bench/category.html``. Same
+  server, same workers, same size, no Django view: the ceiling the pages could reach.
+
+How:
+
+1. a temporary folder holds a throwaway SQLite database (or, with ``--database-url``, a
+   throwaway PostgreSQL database, created with createdb and dropped with dropdb afterwards), the
+   MEDIA_ROOT and the STATIC_ROOT; ``migrate``, ``loaddata explainers`` and ``collectstatic``
+   run in subprocesses (not timed);
+2. Django's test client, in a subprocess with the same settings, renders the category page once
+   and the bytes are written into STATIC_ROOT before gunicorn starts (whitenoise indexes
+   STATIC_ROOT when it starts);
+3. gunicorn starts on a free port, without an access log (its default); each page is warmed up
+   (its answer must be 200, and the static copy must have the category page's size);
+4. each page gets ``--requests`` GETs (default 2,000) from ``--concurrency`` threads (default 8),
+   each thread with its own ``http.client`` connection and a 10 s timeout per request, and each
+   page stops after ``--max-seconds`` (default 120) even if requests are left, so a run is
+   bounded in requests and in time. Latencies are measured in the client, from sending the
+   request to reading the last byte of the answer; a non-200 answer or a failed request is an
+   error. Below the table it prints the CPU time per request of gunicorn's workers (from
+   Linux's /proc) and of the load generator: these depend far less on what else the machine
+   is running than req/s and latency do.
+
+The load generator is Python threads in this process: it shares the machine's CPU cores with
+gunicorn's workers, and at high rates (the static copy) it takes a large share of them. The
+table is therefore a comparison between pages on the same machine, not a capacity figure; the
+output says how much CPU the client used. gunicorn's sync workers close the connection after
+each answer, so every request opens a new TCP connection (as a client without a proxy would).
+
+Run from anywhere, with the project's virtualenv:
+
+    .venv/bin/python bench/pages_bench.py
+    .venv/bin/python bench/pages_bench.py --requests 500 --concurrency 4
+    .venv/bin/python bench/pages_bench.py --database-url postgres://postgres@127.0.0.1:5432
+
+A ``--database-url`` with a database name uses that name, which must not exist yet (the script
+drops only what it created); without one the name is ``explainers_pages_bench_<pid>``.
+
+It exits non-zero if a set-up step fails or any request failed.
+"""
+
+import argparse
+import http.client
+import json
+import math
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
+HOST = "127.0.0.1"  # the only address this script ever sends requests to
+WORKERS = 2
+CATEGORY_PATH = "/ai-principles/llm-foundations/"
+STATIC_COPY = "bench/category.html"  # inside STATIC_ROOT
+COMMAND_TIMEOUT = 300  # seconds for each set-up command
+START_TIMEOUT = 30  # seconds for gunicorn to answer
+REQUEST_TIMEOUT = 10  # seconds for each request
+WARM_UP_REQUESTS = 40  # per page, at the run's concurrency so that both workers see the page
+
+# Run by Django's test client in a subprocess with the benchmark's settings: find the first
+# explainer of the category and write the category page's bytes where whitenoise will find them.
+PREPARE = """
+import json, sys
+import django
+django.setup()
+from django.test import Client
+from explainers.models import Category, Explainer
+
+category_path, copy_path = sys.argv[1], sys.argv[2]
+category = Category.objects.get(path=category_path.strip("/"))
+cards = Explainer.objects.published().filter(category=category).order_by("position", "pk")
+response = Client(HTTP_HOST="127.0.0.1").get(category_path)
+assert response.status_code == 200, response.status_code
+with open(copy_path, "wb") as copy:
+    copy.write(response.content)
+print(json.dumps({
+    "explainer": cards.first().get_absolute_url(),
+    "size": len(response.content),
+    "cards": response.content.count(b'<article class="card">'),
+}))
+"""
+
+
+class BenchError(Exception):
+    pass
+
+
+@dataclass
+class Page:
+    label: str
+    path: str
+    size: int | None = None  # when set, the warm-up checks the answer has this many bytes
+
+
+@dataclass
+class Result:
+    page: Page
+    latencies: list[float] = field(default_factory=list)  # seconds, one per request done
+    errors: int = 0
+    first_error: str = ""
+    elapsed: float = 0.0  # wall seconds for the whole page
+    client_cpu: float = 0.0  # CPU seconds this process used meanwhile
+    server_cpu: float = 0.0  # CPU seconds gunicorn's workers used meanwhile
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.elapsed if self.elapsed else 0.0
+
+    def percentile(self, share: float) -> float:
+        """Nearest-rank percentile in milliseconds."""
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return math.nan
+        return 1000 * ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000, help="per page (default 2000)")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=120,
+        help="stop a page's load after this long even if requests are left (default 120)",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server (postgres://USER@HOST:PORT[/NEW_DB]) instead of SQLite",
+    )
+    args = parser.parse_args()
+    if args.requests < 1 or args.concurrency < 1 or args.max_seconds <= 0:
+        parser.error("--requests, --concurrency and --max-seconds must be positive")
+
+    # `kill` (SIGTERM) ends the run like ctrl-c: gunicorn is stopped and the temporary files go.
+    signal.signal(signal.SIGTERM, interrupt)
+    started = time.monotonic()
+    try:
+        results, notes = run_benchmark(args)
+    except BenchError as error:
+        print(f"FAILED: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    print_table(results, args.concurrency)
+    for note in notes:
+        print(note)
+    print(f"total run time {time.monotonic() - started:.1f} s")
+    failed = [result for result in results if result.errors]
+    for result in failed:
+        print(f"ERRORS on {result.page.path}: {result.errors}, first: {result.first_error}")
+    return 1 if failed else 0
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run_benchmark(args) -> tuple[list[Result], list[str]]:
+    with tempfile.TemporaryDirectory(prefix="explainers-pages-bench-") as tmp:
+        tmp = Path(tmp)
+        with database(args.database_url, tmp) as url:
+            env = bench_env(tmp, url)
+            say("migrate, loaddata explainers, collectstatic ...")
+            manage(env, "migrate", "--no-input", "-v0")
+            manage(env, "loaddata", "explainers", "-v0")
+            manage(env, "collectstatic", "--no-input", "-v0")
+
+            copy = tmp / "static" / STATIC_COPY
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            facts = json.loads(run([PYTHON, "-c", PREPARE, CATEGORY_PATH, str(copy)], env))
+            pages = [
+                Page("home", "/"),
+                Page(f"category ({facts['cards']} cards)", CATEGORY_PATH),
+                Page("explainer", facts["explainer"]),
+                Page("static copy of category", f"/static/{STATIC_COPY}", size=facts["size"]),
+            ]
+
+            results = []
+            load_before = os.getloadavg()[0]
+            with gunicorn(env, tmp / "gunicorn.log") as (port, master):
+                say(f"gunicorn on {HOST}:{port}; warming up ...")
+                for page in pages:
+                    warm_up(port, page, args.concurrency)
+                for page in pages:
+                    say(f"{page.label}: {args.requests:,} requests ...")
+                    server_cpu = workers_cpu_seconds(master)
+                    result = load(port, page, args.requests, args.concurrency, args.max_seconds)
+                    result.server_cpu = workers_cpu_seconds(master) - server_cpu
+                    results.append(result)
+            load_after = os.getloadavg()[0]
+
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    notes = [
+        "",
+        f"server: gunicorn, {WORKERS} sync workers, DEBUG off, {backend} (throwaway); "
+        "each request opens a new TCP connection",
+        f"machine: {os.cpu_count()} CPU cores shared by the server, this load generator (Python "
+        "threads) and anything else running;",
+        f"  1-minute load average {load_before:.1f} before the load, {load_after:.1f} after",
+        "CPU per request, in ms (server: gunicorn's workers, without the database server; "
+        "client: this process):",
+        *(
+            f"  {r.page.label:<26}server {1000 * r.server_cpu / max(r.requests, 1):6.1f}"
+            f"   client {1000 * r.client_cpu / max(r.requests, 1):5.1f}"
+            for r in results
+        ),
+        "pages:",
+        *(f"  {r.page.label:<26}{r.page.path}" for r in results),
+        f"the category page has {facts['size']:,} bytes; the static copy is the same bytes",
+    ]
+    cut = [r.page.label for r in results if r.requests < args.requests]
+    if cut:
+        notes.append(f"stopped by --max-seconds before all requests were sent: {', '.join(cut)}")
+    return results, notes
+
+
+def bench_env(tmp: Path, database_url: str) -> dict:
+    """Production-like settings; nothing inherited from the caller's DJANGO_ variables."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("DJANGO_") and name not in {"DATABASE_URL", "GUNICORN_CMD_ARGS"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="site_config.settings",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=database_url,
+        DJANGO_MEDIA_ROOT=str(tmp / "media"),
+        DJANGO_STATIC_ROOT=str(tmp / "static"),
+    )
+    return env
+
+
+@contextmanager
+def database(url: str | None, tmp: Path):
+    """Yield the DATABASE_URL of a fresh database; a PostgreSQL one is dropped afterwards."""
+    if url is None:
+        yield f"sqlite:///{tmp / 'bench.sqlite3'}"
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql"}:
+        raise BenchError(f"--database-url must be a postgres:// URL, not {url!r}")
+    name = parts.path.strip("/") or f"explainers_pages_bench_{os.getpid()}"
+    pg = [
+        *("-h", parts.hostname or "127.0.0.1"),
+        *("-p", str(parts.port or 5432)),
+        *("-U", parts.username or "postgres"),
+    ]
+    env = {**os.environ, **({"PGPASSWORD": parts.password} if parts.password else {})}
+    # createdb fails if the database exists: the script never drops what it did not create.
+    run(["createdb", *pg, name], env)
+    try:
+        yield parts._replace(path=f"/{name}").geturl()
+    finally:
+        try:
+            run(["dropdb", *pg, "--if-exists", "--force", name], env)
+        except BenchError as error:
+            print(f"WARNING: could not drop database {name}: {error}", file=sys.stderr)
+
+
+@contextmanager
+def gunicorn(env: dict, log_path: Path):
+    """Start gunicorn on a free port of 127.0.0.1, yield (port, master pid); always stop it."""
+    port = free_port()
+    command = [
+        GUNICORN,
+        "site_config.wsgi:application",
+        *("--workers", str(WORKERS)),
+        *("--bind", f"{HOST}:{port}"),
+        "--no-control-socket",
+    ]
+    with open(log_path, "wb") as log:
+        # A session of its own: stopping its process group stops the master and its workers.
+        server = subprocess.Popen(
+            command, cwd=PROJECT, env=env, stdout=log, stderr=log, start_new_session=True
+        )
+    try:
+        wait_until_answering(server, port, log_path)
+        yield port, server.pid
+    finally:
+        stop(server)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_answering(server: subprocess.Popen, port: int, log_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise BenchError(f"gunicorn exited with {server.returncode}:\n{tail(log_path)}")
+        connection = http.client.HTTPConnection(HOST, port, timeout=2)
+        try:
+            connection.request("GET", "/")
+            connection.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            connection.close()
+    raise BenchError(f"gunicorn did not answer within {START_TIMEOUT} s:\n{tail(log_path)}")
+
+
+def stop(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    os.killpg(server.pid, signal.SIGTERM)  # our own process group: gunicorn's master and workers
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def workers_cpu_seconds(master: int) -> float:
+    """User + system CPU seconds used so far by the children of `master` (Linux's /proc)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # a process that ended meanwhile
+        if int(fields[1]) == master:  # fields from the state on: ppid, ..., utime, stime
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def warm_up(port: int, page: Page, concurrency: int) -> None:
+    """Request the page a few times; fail unless every answer is 200 (and of the right size)."""
+    result = load(port, page, WARM_UP_REQUESTS, concurrency, max_seconds=60)
+    if result.errors or result.requests < WARM_UP_REQUESTS:
+        raise BenchError(f"warm-up of {page.path}: {result.errors} errors, {result.first_error}")
+    if page.size is not None:
+        got = fetch_size(port, page.path)
+        if got != page.size:
+            raise BenchError(f"{page.path} has {got} bytes, the category page {page.size}")
+
+
+def fetch_size(port: int, path: str) -> int:
+    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+    try:
+        connection.request("GET", path)
+        return len(connection.getresponse().read())
+    finally:
+        connection.close()
+
+
+def load(port: int, page: Page, requests: int, concurrency: int, max_seconds: float) -> Result:
+    """Send at most `requests` GETs from `concurrency` threads, for at most `max_seconds`."""
+    result = Result(page)
+    lock = threading.Lock()
+    left = [requests]
+    deadline = time.monotonic() + max_seconds
+
+    def take_ticket() -> bool:
+        with lock:
+            if left[0] <= 0 or time.monotonic() > deadline:
+                return False
+            left[0] -= 1
+            return True
+
+    def client() -> None:
+        connection = None
+        latencies, errors, first_error = [], 0, ""
+        while take_ticket():
+            if connection is None:
+                connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+            start = time.perf_counter()
+            try:
+                connection.request("GET", page.path)
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    errors += 1
+                    first_error = first_error or f"HTTP {response.status}"
+            except (OSError, http.client.HTTPException) as error:
+                errors += 1
+                first_error = first_error or repr(error)
+                connection.close()
+                connection = None
+            latencies.append(time.perf_counter() - start)
+        if connection is not None:
+            connection.close()
+        with lock:
+            result.latencies.extend(latencies)
+            result.errors += errors
+            result.first_error = result.first_error or first_error
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(concurrency)]
+    wall, cpu = time.perf_counter(), time.process_time()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.elapsed = time.perf_counter() - wall
+    result.client_cpu = time.process_time() - cpu
+    return result
+
+
+def manage(env: dict, *arguments: str) -> str:
+    return run([PYTHON, "manage.py", *arguments], env)
+
+
+def run(command: list[str], env: dict) -> str:
+    """Run a command in the project folder; return its output, or raise BenchError."""
+    try:
+        done = subprocess.run(
+            command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise BenchError(f"{' '.join(command[:3])}: {error}") from error
+    if done.returncode != 0:
+        raise BenchError(
+            f"{' '.join(command[:3])} exited with {done.returncode}:\n{done.stderr[-2000:]}"
+        )
+    return done.stdout
+
+
+def tail(path: Path, size: int = 2000) -> str:
+    return path.read_text(errors="replace")[-size:]
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def print_table(results: list[Result], concurrency: int) -> None:
+    print(
+        f"{'page':<26}{'requests':>9}{'concurrency':>12}{'req/s':>9}"
+        f"{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+    )
+    for r in results:
+        print(
+            f"{r.page.label:<26}{r.requests:>9,}{concurrency:>12}{r.rate:>9.1f}"
+            f"{r.percentile(0.50):>9.1f}{r.percentile(0.99):>9.1f}{r.errors:>8}"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
