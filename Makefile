@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FIXTURE_TMP := $(shell mktemp -u -d /tmp/explainers-fixture.XXXXXX)
 
-.PHONY: run test lint fixtures clean
+.PHONY: run test lint fixtures prod-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 run: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py setup_roles
 	$(BIN)/python manage.py load_initial_content
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
@@ -30,6 +31,11 @@ node_modules/.installed: package.json package-lock.json
 
 test: $(VENV)/.dev-installed node_modules/.installed
 	$(BIN)/python -m pytest
+
+# What the Docker image runs, outside Docker: production settings, check --deploy,
+# collectstatic, gunicorn against PostgreSQL and Redis, and a few requests.
+prod-check: $(VENV)/.runtime-installed
+	$(BIN)/python docker/prod_check.py
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

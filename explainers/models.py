@@ -271,6 +271,15 @@ class ExplainerQuerySet(models.QuerySet):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
 
+    def next_publication_time(self):
+        """When the next scheduled explainer becomes visible to readers (None if none is)."""
+        return (
+            self.filter(status=Explainer.Status.PUBLISHED, published_at__gt=timezone.now())
+            .order_by("published_at")
+            .values_list("published_at", flat=True)
+            .first()
+        )
+
     def for_cards(self):
         """Everything a card shows, in three queries whatever the number of cards."""
         return self.select_related("category", "hero").prefetch_related("series")

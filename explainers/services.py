@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .cache import content_changed
 from .images import PLACEHOLDER_SIZE, draw_missing_placeholder, placeholder_name
 from .listings import Listing, ListingError, PlannedCategory, merge_listings
 from .models import Category, Explainer, HeroImage, Series, SeriesItem
@@ -61,6 +62,8 @@ def listings_import(
             _write_explainers(plan.explainers, categories, report, written_files, dry_run)
             if dry_run:
                 transaction.set_rollback(True)
+            else:
+                content_changed()
     except BaseException:
         for name in written_files:
             default_storage.delete(name)
@@ -283,6 +286,7 @@ def explainers_publish(*, explainers: QuerySet[Explainer]) -> list[int]:
             published_at=Coalesce("published_at", Value(now, output_field=DateTimeField())),
             updated_at=now,
         )
+        content_changed()
     return ids
 
 
@@ -297,6 +301,7 @@ def explainers_unpublish(*, explainers: QuerySet[Explainer]) -> list[int]:
         Explainer.objects.filter(pk__in=ids).update(
             status=Explainer.Status.DRAFT, updated_at=timezone.now()
         )
+        content_changed()
     return ids
 
 
@@ -320,6 +325,7 @@ def listing_move(*, item: Category | Explainer, offset: int) -> bool:
         for position, sibling in enumerate(ordered):
             sibling.position = position
         type(item).objects.bulk_update(ordered, ["position"])
+        content_changed()
     return True
 
 

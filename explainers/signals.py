@@ -1,8 +1,11 @@
-from django.db.models.signals import post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from .models import HeroImage
+from .cache import content_changed
+from .models import Category, Explainer, HeroImage, PreviousSlug, Series, SeriesItem
 from .services import hero_ensure_placeholder_file
+
+CONTENT_MODELS = {Category, Explainer, HeroImage, PreviousSlug, Series, SeriesItem}
 
 
 @receiver(post_save, sender=HeroImage, dispatch_uid="hero_placeholder_file_on_loaddata")
@@ -11,3 +14,13 @@ def draw_placeholder_file_on_loaddata(sender, instance, raw, **kwargs):
     # name); `loaddata` saves raw, so this is the one place that can make them exist.
     if raw:
         hero_ensure_placeholder_file(hero=instance)
+
+
+@receiver(post_save, dispatch_uid="content_saved")
+@receiver(post_delete, dispatch_uid="content_deleted")
+@receiver(m2m_changed, sender=SeriesItem, dispatch_uid="series_changed")
+def refresh_cached_pages(sender, **kwargs):
+    # Every write to the content, from the admin, a revert or a fixture, reaches readers on
+    # the next request. Bulk writes (imports, bulk actions, reordering) call it themselves.
+    if sender in CONTENT_MODELS:
+        content_changed()

@@ -1,11 +1,12 @@
 from django.urls import path
 
 from . import feeds, views
+from .cache import cached_page
 
 app_name = "explainers"
 
 urlpatterns = [
-    path("", views.HomeView.as_view(), name="home"),
+    path("", cached_page(views.HomeView.as_view()), name="home"),
     path("search/", views.SearchView.as_view(), name="search"),
     path("feeds/rss.xml", feeds.ExplainerFeed(), name="feed-rss"),
     path("feeds/atom.xml", feeds.ExplainerAtomFeed(), name="feed-atom"),
@@ -21,7 +22,7 @@ urlpatterns = [
         feeds.CategoryAtomFeed(),
         name="category-feed-atom",
     ),
-    path("series/<slug:slug>/", views.SeriesView.as_view(), name="series"),
+    path("series/<slug:slug>/", cached_page(views.SeriesView.as_view()), name="series"),
     path(
         "images/<str:size>.<str:extension>/<path:original>",
         views.hero_rendition,
@@ -29,6 +30,10 @@ urlpatterns = [
     ),
     # "/ai-principles/llm-foundations/" is both a category path and, in shape, an explainer
     # under "/ai-principles/"; one view tells them apart (categories first).
-    path("<path:category_path>/<slug:slug>/", views.category_or_explainer, name="detail"),
-    path("<path:category_path>/", views.category_or_explainer, name="category"),
+    path(
+        "<path:category_path>/<slug:slug>/",
+        cached_page(views.category_or_explainer),
+        name="detail",
+    ),
+    path("<path:category_path>/", cached_page(views.category_or_explainer), name="category"),
 ]

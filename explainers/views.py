@@ -1,5 +1,7 @@
+from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse
+from django.db import connection
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
@@ -255,3 +257,35 @@ def robots_txt(request):
         f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
+
+
+def healthz(request):
+    """The process answers (for the container's HEALTHCHECK and the load balancer)."""
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+def readyz(request):
+    """The database and the cache answer too; 503 otherwise, so traffic goes elsewhere."""
+    checks = {"database": _database_answers, "cache": _cache_answers}
+    results = {}
+    for name, check in checks.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception as error:  # any failure means "not ready", whatever raised it
+            results[name] = f"unavailable: {type(error).__name__}"
+    ready = all(result == "ok" for result in results.values())
+    response = JsonResponse(results, status=200 if ready else 503)
+    add_never_cache_headers(response)
+    return response
+
+
+def _database_answers():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _cache_answers():
+    cache.set("explainers:readyz", "ok", timeout=10)
+    if cache.get("explainers:readyz") != "ok":
+        raise RuntimeError("the cache did not keep a value")

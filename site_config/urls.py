@@ -5,9 +5,11 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
 from explainers.sitemaps import SITEMAPS
-from explainers.views import robots_txt
+from explainers.views import healthz, readyz, robots_txt
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("robots.txt", robots_txt, name="robots"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
