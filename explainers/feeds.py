@@ -48,7 +48,7 @@ class ExplainerFeed(Feed):
         return item.updated_at
 
     def item_categories(self, item):
-        return [item.category.name, *(series.name for series in item.series.all())]
+        return [item.category.name, *(series.name for series in item.series_list)]
 
     def item_enclosures(self, item):
         if item.hero is None:

@@ -131,7 +131,7 @@ class ExplainerDetailView(PageMetaMixin, DetailView):
         explainer = self.object
         visible = Explainer.objects.published()
         previous, following = explainer.neighbours(visible)
-        series_ids = [series.pk for series in explainer.series.all()]
+        series_ids = [series.pk for series in explainer.series_list]
         shown = {e.pk for e in (previous, following) if e is not None}
         related = visible.related_to(explainer, series_ids).exclude(pk__in=shown).for_cards()
         chain = self.kwargs.get("chain") or []
