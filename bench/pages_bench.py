@@ -4,7 +4,10 @@ It measures four pages served by gunicorn (2 sync workers) on 127.0.0.1 with pro
 settings (DJANGO_DEBUG=0, a random secret key, whitenoise with collected static files):
 
 * ``home``: the home page ``/``;
-* ``category``: ``/ai-principles/llm-foundations/``, the first page of a category (30 cards);
+* ``category``: ``/ai-principles/llm-foundations/``, the first page of a category (30 cards),
+  served from the shared page cache (Redis) after the warm-up;
+* ``category, uncached``: the same page with a distinct ``?bench=N`` on every request, so the
+  cache never answers and every request renders the page;
 * ``explainer``: the first explainer of that category (found in the database);
 * ``static``: the very bytes of the category page, written into STATIC_ROOT as
   ``bench/category.html`` and served by whitenoise as ``/static/bench/category.html``. Same
@@ -76,6 +79,7 @@ STATIC_COPY = "bench/category.html"  # inside STATIC_ROOT
 COMMAND_TIMEOUT = 300  # seconds for each set-up command
 START_TIMEOUT = 30  # seconds for gunicorn to answer
 REQUEST_TIMEOUT = 10  # seconds for each request
+REDIS_URL = "redis://127.0.0.1:6379/11"  # the shared page cache; flushed before each run
 WARM_UP_REQUESTS = 40  # per page, at the run's concurrency so that both workers see the page
 
 # Run by Django's test client in a subprocess with the benchmark's settings: find the first
@@ -111,6 +115,7 @@ class Page:
     label: str
     path: str
     size: int | None = None  # when set, the warm-up checks the answer has this many bytes
+    distinct: bool = False  # a new query string on every request: never a cache hit
 
 
 @dataclass
@@ -187,6 +192,7 @@ def run_benchmark(args) -> tuple[list[Result], list[str]]:
         tmp = Path(tmp)
         with database(args.database_url, tmp) as url:
             env = bench_env(tmp, url)
+            run(["redis-cli", "-u", REDIS_URL, "FLUSHDB"], env)
             say("migrate, loaddata explainers, collectstatic ...")
             manage(env, "migrate", "--no-input", "-v0")
             manage(env, "loaddata", "explainers", "-v0")
@@ -198,6 +204,7 @@ def run_benchmark(args) -> tuple[list[Result], list[str]]:
             pages = [
                 Page("home", "/"),
                 Page(f"category ({facts['cards']} cards)", CATEGORY_PATH),
+                Page("category, uncached", CATEGORY_PATH, distinct=True),
                 Page("explainer", facts["explainer"]),
                 Page("static copy of category", f"/static/{STATIC_COPY}", size=facts["size"]),
             ]
@@ -256,6 +263,9 @@ def bench_env(tmp: Path, database_url: str) -> dict:
         DATABASE_URL=database_url,
         DJANGO_MEDIA_ROOT=str(tmp / "media"),
         DJANGO_STATIC_ROOT=str(tmp / "static"),
+        # Plain HTTP on the loopback: in production TLS ends at the proxy in front.
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        REDIS_URL=REDIS_URL,
     )
     return env
 
@@ -380,26 +390,28 @@ def fetch_size(port: int, path: str) -> int:
 def load(port: int, page: Page, requests: int, concurrency: int, max_seconds: float) -> Result:
     """Send at most `requests` GETs from `concurrency` threads, for at most `max_seconds`."""
     result = Result(page)
+    run_token = secrets.token_hex(4)  # distinct URLs never repeat across warm-up and runs
     lock = threading.Lock()
     left = [requests]
     deadline = time.monotonic() + max_seconds
 
-    def take_ticket() -> bool:
+    def take_ticket() -> int | None:
         with lock:
             if left[0] <= 0 or time.monotonic() > deadline:
-                return False
+                return None
             left[0] -= 1
-            return True
+            return left[0]
 
     def client() -> None:
         connection = None
         latencies, errors, first_error = [], 0, ""
-        while take_ticket():
+        while (ticket := take_ticket()) is not None:
             if connection is None:
                 connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+            path = f"{page.path}?bench={run_token}-{ticket}" if page.distinct else page.path
             start = time.perf_counter()
             try:
-                connection.request("GET", page.path)
+                connection.request("GET", path)
                 response = connection.getresponse()
                 response.read()
                 if response.status != 200:

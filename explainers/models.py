@@ -12,6 +12,7 @@ from taggit.models import TagBase, TaggedItemBase
 
 from .images import renditions_for, social_rendition
 from .markup import render_markdown
+from .reversing import fast_reverse
 
 WORDS_PER_MINUTE = 230
 
@@ -233,7 +234,7 @@ class Series(TagBase):
         ordering = ["name"]
 
     def get_absolute_url(self):
-        return reverse("explainers:series", kwargs={"slug": self.slug})
+        return fast_reverse("explainers:series", slug=self.slug)
 
     def breadcrumbs(self) -> list[tuple[str, str]]:
         return [("Home", reverse("explainers:home")), (self.name, self.get_absolute_url())]
@@ -355,10 +356,7 @@ class Explainer(models.Model):
         self._loaded_slug = self.slug
 
     def get_absolute_url(self):
-        return reverse(
-            "explainers:detail",
-            kwargs={"category_path": self.category.path, "slug": self.slug},
-        )
+        return fast_reverse("explainers:detail", category_path=self.category.path, slug=self.slug)
 
     def natural_key(self):
         return (self.slug,)
