@@ -35,7 +35,8 @@ def content_version() -> int:
 
 def content_changed() -> None:
     """Serve fresh pages everywhere from the next request after the current commit."""
-    transaction.on_commit(_bump_version)
+    # robust: the write is committed already; a cache outage must not turn it into a 500.
+    transaction.on_commit(_bump_version, robust=True)
 
 
 def _bump_version():
@@ -60,7 +61,9 @@ def cached_page(view):
             add_never_cache_headers(response)
             patch_cache_control(response, private=True)
             return response
-        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+        # The host too: pages print absolute URLs (canonical, og:image) built from it.
+        address = f"{request.get_host()}{request.get_full_path()}"
+        path = hashlib.sha256(address.encode()).hexdigest()
         try:
             key = f"explainers:page:{content_version()}:{path}"
             stored = cache.get(key)

@@ -132,7 +132,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DJANGO_DB_POOL_MIN", 1),
         "max_size": env_int("DJANGO_DB_POOL_MAX", 4),
-        "timeout": 10,
+        # Seconds a request waits for a connection: short, so /readyz answers 503 in time.
+        "timeout": env_int("DJANGO_DB_POOL_TIMEOUT", 5),
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
