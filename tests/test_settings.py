@@ -54,3 +54,46 @@ def test_with_nothing_set_it_runs_in_development_mode_on_sqlite():
         "django.db.backends.sqlite3",
         str(PROJECT / "db.sqlite3"),
     ]
+
+
+def run_with_settings(env, code):
+    """Run ``code`` after django.setup() with only ``env`` set; return what it printed."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'site_config.settings';"
+            f"django.setup()\n{code}",
+        ],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", **env},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+STORAGE_CLASS = (
+    "from django.core.files.storage import storages; print(type(storages['default']).__name__)"
+)
+CACHE_SETTING = "from django.conf import settings; print(settings.CACHES['default'])"
+
+
+def test_media_goes_to_s3_compatible_storage_when_a_bucket_is_configured():
+    bucket = {
+        "AWS_STORAGE_BUCKET_NAME": "explainers-media",
+        "AWS_S3_ENDPOINT_URL": "https://s3.test",
+    }
+
+    assert run_with_settings(bucket, STORAGE_CLASS) == "S3Storage"
+    assert run_with_settings({}, STORAGE_CLASS) == "FileSystemStorage"
+
+
+def test_the_cache_is_redis_when_redis_url_is_set_and_local_memory_otherwise():
+    redis = run_with_settings({"REDIS_URL": "redis://127.0.0.1:6379/3"}, CACHE_SETTING)
+    local = run_with_settings({}, CACHE_SETTING)
+
+    assert "RedisCache" in redis and "redis://127.0.0.1:6379/3" in redis
+    assert "LocMemCache" in local
