@@ -34,10 +34,10 @@ timeout = env_int("GUNICORN_TIMEOUT", 30)
 # grace period (docker-compose.yml gives 30 s; plain `docker stop` only 10 s).
 graceful_timeout = 25
 
-# Recycle each worker after about 1,000 requests, so a slow leak cannot grow forever; the
+# Recycle each worker after about 10,000 requests, so a slow leak cannot grow forever; the
 # jitter keeps the workers from all restarting at the same moment.
-max_requests = 1000
-max_requests_jitter = 100
+max_requests = 10000
+max_requests_jitter = 1000
 
 # The heartbeat file on a memory filesystem: on the container's overlay disk it can stall
 # workers (gunicorn's docs, "Blocking os.fchmod").
