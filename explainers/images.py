@@ -6,7 +6,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from django.core.files.base import ContentFile
@@ -120,14 +120,16 @@ class Rendition:
     def box(self) -> tuple[int, int]:
         return (self.width, self.height)
 
-    @property
+    @cached_property
     def url(self) -> str:
         return fast_reverse(
             "explainers:rendition", size=self.size, extension=self.extension, original=self.original
         )
 
 
-def renditions_for(original: str, width: int, height: int, extension: str) -> list[Rendition]:
+# Pure, and asked for 60 times a page for the same few originals (placeholders share theirs).
+@lru_cache(maxsize=4096)
+def renditions_for(original: str, width: int, height: int, extension: str) -> tuple[Rendition]:
     """The widths offered of an original, up to the first one that reaches its own width."""
     renditions = []
     for size in RENDITION_WIDTHS:
@@ -139,7 +141,7 @@ def renditions_for(original: str, width: int, height: int, extension: str) -> li
         )
         if size >= width:
             break
-    return renditions
+    return tuple(renditions)
 
 
 def social_rendition(original: str) -> Rendition:

@@ -285,8 +285,13 @@ class ExplainerQuerySet(models.QuerySet):
         """Everything a card shows, in three queries whatever the number of cards."""
         # Through the through model: taggit's own prefetch costs three times as much here.
         series_items = SeriesItem.objects.select_related("tag").order_by("tag__name")
-        return self.select_related("category", "hero").prefetch_related(
-            Prefetch("seriesitem_set", queryset=series_items, to_attr="series_items")
+        # Cards never show the body, which can be long: leave it in the database.
+        return (
+            self.select_related("category", "hero")
+            .defer("body")
+            .prefetch_related(
+                Prefetch("seriesitem_set", queryset=series_items, to_attr="series_items")
+            )
         )
 
     def related_to(self, explainer: "Explainer", series_ids):

@@ -77,6 +77,8 @@ def search_explainers(explainers, text: str):
                 default=Value(0),
                 output_field=IntegerField(),
             )
+    # The snippet is cut from the body here (PostgreSQL makes its own headline).
+    explainers = explainers.defer(None)
     return explainers.filter(matches).annotate(rank=rank).order_by("-rank", "-published_at", "pk")
 
 
