@@ -70,6 +70,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from import_bench import BenchError, manage, run  # the same set-up steps, the same errors
+
 PROJECT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
@@ -77,7 +79,6 @@ HOST = "127.0.0.1"  # the only address this script ever sends requests to
 WORKERS = 2
 CATEGORY_PATH = "/ai-principles/llm-foundations/"
 STATIC_COPY = "bench/category.html"  # inside STATIC_ROOT
-COMMAND_TIMEOUT = 300  # seconds for each set-up command
 START_TIMEOUT = 30  # seconds for gunicorn to answer
 REQUEST_TIMEOUT = 10  # seconds for each request
 REDIS_URL = "redis://127.0.0.1:6379/11"  # the shared page cache; flushed before each run
@@ -105,10 +106,6 @@ print(json.dumps({
     "cards": response.content.count(b'<article class="card">'),
 }))
 """
-
-
-class BenchError(Exception):
-    pass
 
 
 @dataclass
@@ -442,25 +439,6 @@ def load(port: int, page: Page, requests: int, concurrency: int, max_seconds: fl
     result.elapsed = time.perf_counter() - wall
     result.client_cpu = time.process_time() - cpu
     return result
-
-
-def manage(env: dict, *arguments: str) -> str:
-    return run([PYTHON, "manage.py", *arguments], env)
-
-
-def run(command: list[str], env: dict) -> str:
-    """Run a command in the project folder; return its output, or raise BenchError."""
-    try:
-        done = subprocess.run(
-            command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise BenchError(f"{' '.join(command[:3])}: {error}") from error
-    if done.returncode != 0:
-        raise BenchError(
-            f"{' '.join(command[:3])} exited with {done.returncode}:\n{done.stderr[-2000:]}"
-        )
-    return done.stdout
 
 
 def tail(path: Path, size: int = 2000) -> str:

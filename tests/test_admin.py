@@ -62,7 +62,7 @@ def category():
     return make_category("LLM Foundations", parent=make_category("AI Principles"))
 
 
-def explainer_form(category, **overrides):
+def explainer_form(category, published_at=None, **overrides):
     data = {
         "title": "Attention, explained",
         "slug": "attention-explained",
@@ -77,6 +77,10 @@ def explainer_form(category, **overrides):
         "reading_time": "",
         "position": 0,
     }
+    if published_at is not None:
+        # The admin splits a datetime into a date field and a time field.
+        data["published_at_0"] = published_at.strftime("%Y-%m-%d")
+        data["published_at_1"] = published_at.strftime("%H:%M:%S")
     data.update(overrides)
     return data
 
@@ -134,12 +138,7 @@ def test_a_contributor_cannot_publish_from_the_form(contributor, category):
     now = timezone.now()
     contributor.post(
         f"{EXPLAINERS}add/",
-        explainer_form(
-            category,
-            status="published",
-            published_at_0=now.strftime("%Y-%m-%d"),
-            published_at_1=now.strftime("%H:%M:%S"),
-        ),
+        explainer_form(category, status="published", published_at=now),
     )
 
     explainer = Explainer.objects.get()
@@ -188,12 +187,7 @@ def test_an_editor_schedules_an_explainer_that_appears_on_time_without_a_job(
     when = timezone.now() + timezone.timedelta(days=1)
     editor.post(
         f"{EXPLAINERS}add/",
-        explainer_form(
-            category,
-            status="published",
-            published_at_0=when.strftime("%Y-%m-%d"),
-            published_at_1=when.strftime("%H:%M:%S"),
-        ),
+        explainer_form(category, status="published", published_at=when),
     )
     explainer = Explainer.objects.get()
     assert explainer.state == "Scheduled"
