@@ -30,7 +30,8 @@ class ExplainerFeed(Feed):
         return reverse("explainers:home")
 
     def items(self, obj=None):
-        return self.explainers(obj).for_cards().order_by("-published_at", "-pk")[:FEED_SIZE]
+        explainers = self.explainers(obj).for_cards().with_series()
+        return explainers.order_by("-published_at", "-pk")[:FEED_SIZE]
 
     def explainers(self, obj):
         return Explainer.objects.published()

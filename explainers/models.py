@@ -46,6 +46,10 @@ class CategoryQuerySet(models.QuerySet):
         )
         return self.annotate(last_change=Subquery(latest))
 
+    def with_child_flag(self):
+        """Annotate ``has_children``, so a leaf category's page skips looking for them."""
+        return self.annotate(has_children=Exists(Category.objects.filter(parent=OuterRef("pk"))))
+
     def chain_to(self, path: str) -> list["Category"]:
         """The categories along ``path`` from the top, in one query; shorter if it ends early."""
         parts = path.strip("/").split("/")
@@ -282,16 +286,25 @@ class ExplainerQuerySet(models.QuerySet):
         )
 
     def for_cards(self):
-        """Everything a card shows, in three queries whatever the number of cards."""
-        # Through the through model: taggit's own prefetch costs three times as much here.
-        series_items = SeriesItem.objects.select_related("tag").order_by("tag__name")
+        """Everything a card shows in one query: category, hero and first series by name."""
+        first_series = SeriesItem.objects.filter(content_object=OuterRef("pk")).order_by(
+            "tag__name"
+        )
         # Cards never show the body, which can be long: leave it in the database.
         return (
             self.select_related("category", "hero")
             .defer("body")
-            .prefetch_related(
-                Prefetch("seriesitem_set", queryset=series_items, to_attr="series_items")
+            .annotate(
+                card_series_name=Subquery(first_series.values("tag__name")[:1]),
+                card_series_slug=Subquery(first_series.values("tag__slug")[:1]),
             )
+        )
+
+    def with_series(self):
+        """With every series of each explainer prefetched (``Explainer.series_list``)."""
+        series_items = SeriesItem.objects.select_related("tag").order_by("tag__name")
+        return self.prefetch_related(
+            Prefetch("seriesitem_set", queryset=series_items, to_attr="series_items")
         )
 
     def related_to(self, explainer: "Explainer", series_ids):
@@ -395,14 +408,18 @@ class Explainer(models.Model):
 
     @property
     def series_list(self) -> list["Series"]:
-        """Its series by name, from ``for_cards()``'s prefetch when there was one."""
+        """Its series by name, from ``with_series()``'s prefetch when there was one."""
         if hasattr(self, "series_items"):
             return [item.tag for item in self.series_items]
         return list(self.series.order_by("name"))
 
     @property
     def primary_series(self):
-        """The series a card shows."""
+        """The series a card shows: the first by name."""
+        if hasattr(self, "card_series_name"):
+            if self.card_series_name is None:
+                return None
+            return Series(name=self.card_series_name, slug=self.card_series_slug)
         return next(iter(self.series_list), None)
 
     def body_html(self) -> str:

@@ -88,7 +88,9 @@ class CategoryView(PageMetaMixin, ListView):
         return super().get_context_data(
             category=category,
             breadcrumbs=category.breadcrumbs(ancestors),
-            subcategories=category.children.with_published_counts(),
+            subcategories=category.children.with_published_counts()
+            if category.has_children
+            else [],
             **kwargs,
         )
 
@@ -126,8 +128,8 @@ class ExplainerDetailView(PageMetaMixin, DetailView):
         explainers = Explainer.objects.all()
         if not can_preview(self.request.user):
             explainers = explainers.published()
-        # The page shows the body that cards leave out.
-        return explainers.for_cards().defer(None)
+        # The page shows the body that cards leave out, and every series.
+        return explainers.for_cards().with_series().defer(None)
 
     def get_context_data(self, **kwargs):
         explainer = self.object
@@ -225,7 +227,7 @@ class SearchView(PageMetaMixin, ListView):
 def category_or_explainer(request, category_path, slug=None):
     """Serve a category page, or an explainer page when the last part is not a category."""
     full_path = f"{category_path}/{slug}" if slug else category_path
-    chain = Category.objects.chain_to(full_path)
+    chain = Category.objects.with_child_flag().chain_to(full_path)
     if chain and chain[-1].path == full_path:
         return CategoryView.as_view()(request, chain=chain)
     if slug is None:

@@ -152,6 +152,19 @@ def test_a_section_page_lists_its_categories_with_published_counts(client):
     assert items == [("LLM Foundations", "54 explainers"), ("Model Architectures", "30 explainers")]
 
 
+def test_a_section_page_adds_one_query_for_its_subcategories(client, django_assert_num_queries):
+    section = make_category("AI Principles")
+    for name in ["LLM Foundations", "Model Architectures", "Agents"]:
+        make_category(name, parent=section)
+    make_explainer(section, "Start here")
+
+    # 1 the section, 2 its subcategories with counts, 3 count, 4 page, 5 next publication.
+    with django_assert_num_queries(5):
+        response = client.get("/ai-principles/")
+
+    assert len(page_soup(response).select(".category-item")) == 3
+
+
 def test_a_section_shows_its_own_explainers_after_its_categories(client):
     section = make_category("AI Principles")
     make_category("LLM Foundations", parent=section)
@@ -221,10 +234,10 @@ def test_a_category_page_makes_the_same_few_queries_whatever_its_size(
         )
         explainer.series.add("MONA explainer", "MONA Bridge")
 
-    # 1 the category and its ancestors, 2 its subcategories with counts, 3 the paginator's
-    # count, 4 the page of explainers with category and hero, 5 their series, 6 the next
-    # scheduled publication (how long the page may be cached).
-    with django_assert_num_queries(6):
+    # 1 the category and its ancestors (and whether it has subcategories: it has none),
+    # 2 the paginator's count, 3 the page of explainers with category, hero and first series,
+    # 4 the next scheduled publication (how long the page may be cached).
+    with django_assert_num_queries(4):
         response = client.get("/ai-principles/deep/llm-foundations/")
 
     assert len(cards(page_soup(response))) == count
