@@ -77,7 +77,7 @@ def _place_categories(planned_categories: list[PlannedCategory], parent: str | N
     for category in existing:
         by_name[category.name].append(category)
 
-    def child(node: Category | None, name: str, source: str) -> Category:
+    def child(node: Category | None, name: str) -> Category:
         for category in by_name[name]:
             if category.parent_id == (node.pk if node else None):
                 return category
@@ -110,15 +110,15 @@ def _place_categories(planned_categories: list[PlannedCategory], parent: str | N
         if planned.ancestors is not None:
             node = None
             for name in planned.ancestors:
-                node = child(node, name, planned.source)
-            category = child(node, planned.name, planned.source)
+                node = child(node, name)
+            category = child(node, planned.name)
         else:
             category = only_named(planned.name, planned.source)
             if category is None:
                 node = None
                 if parent:
-                    node = only_named(parent, "--parent") or child(None, parent, "--parent")
-                category = child(node, planned.name, planned.source)
+                    node = only_named(parent, "--parent") or child(None, parent)
+                category = child(node, planned.name)
         if category.description != planned.description:
             if category.path not in report.categories_created:
                 report.categories_updated.append(category.path)
