@@ -30,7 +30,7 @@ class ExplainerFeed(Feed):
         return reverse("explainers:home")
 
     def items(self, obj=None):
-        explainers = self.explainers(obj).for_cards().with_series()
+        explainers = self.explainers(obj).select_related("category", "hero").with_series()
         return explainers.order_by("-published_at", "-pk")[:FEED_SIZE]
 
     def explainers(self, obj):

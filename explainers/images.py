@@ -144,6 +144,20 @@ def renditions_for(original: str, width: int, height: int, extension: str) -> tu
     return tuple(renditions)
 
 
+class HasRenditions:
+    """The renditions of an original image, for anything with ``original`` (the file's name),
+    ``width`` and ``height``: hero images, and the heroes of cards."""
+
+    def renditions(self, extension: str) -> tuple[Rendition]:
+        """The sizes pages offer of this image, as WebP ("webp") or JPEG ("jpg")."""
+        return renditions_for(self.original, self.width, self.height, extension)
+
+    def rendition(self, width: int, extension: str = "jpg") -> Rendition:
+        """The largest rendition no wider than ``width``."""
+        fitting = [r for r in self.renditions(extension) if r.width <= width]
+        return fitting[-1] if fitting else self.renditions(extension)[0]
+
+
 def social_rendition(original: str) -> Rendition:
     width, height = map(int, SOCIAL_SIZE.split("x"))
     return Rendition(original, SOCIAL_SIZE, width, height, "jpg")

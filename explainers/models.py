@@ -5,12 +5,14 @@ from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.db.models.query import ValuesIterable
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
-from .images import renditions_for, social_rendition
+from .cards import CARD_FIELDS, Card, SeriesTag
+from .images import HasRenditions, social_rendition
 from .markup import render_markdown
 from .reversing import fast_reverse
 
@@ -179,7 +181,7 @@ class HeroImageQuerySet(models.QuerySet):
         return self.get(key=key)
 
 
-class HeroImage(models.Model):
+class HeroImage(HasRenditions, models.Model):
     image = models.ImageField(
         upload_to="heroes/%Y/%m/",
         width_field="width",
@@ -215,18 +217,13 @@ class HeroImage(models.Model):
     def natural_key(self):
         return (str(self.key),)
 
-    def renditions(self, extension: str):
-        """The sizes pages offer of this image, as WebP ("webp") or JPEG ("jpg")."""
-        return renditions_for(self.image.name, self.width, self.height, extension)
+    @property
+    def original(self) -> str:
+        return self.image.name
 
     def social_rendition(self):
         """1200 × 630, cropped: the image link previews (Open Graph, Twitter) show."""
         return social_rendition(self.image.name)
-
-    def rendition(self, width: int, extension: str = "jpg"):
-        """The largest rendition no wider than ``width``."""
-        fitting = [r for r in self.renditions(extension) if r.width <= width]
-        return fitting[-1] if fitting else self.renditions(extension)[0]
 
 
 class Series(TagBase):
@@ -247,6 +244,20 @@ class Series(TagBase):
 class SeriesItemQuerySet(models.QuerySet):
     def get_by_natural_key(self, explainer_slug, series_name):
         return self.get(content_object__slug=explainer_slug, tag__name=series_name)
+
+    def first_series_of(self, explainer_ids) -> dict[int, SeriesTag]:
+        """The first series by name of each of these explainers (that has one)."""
+        if not explainer_ids:
+            return {}
+        items = (
+            self.filter(content_object_id__in=explainer_ids)
+            .order_by("content_object_id", "tag__name")
+            .values_list("content_object_id", "tag__name", "tag__slug")
+        )
+        first = {}
+        for explainer_id, name, slug in items:
+            first.setdefault(explainer_id, SeriesTag(name, slug))
+        return first
 
 
 class SeriesItem(TaggedItemBase):
@@ -286,19 +297,11 @@ class ExplainerQuerySet(models.QuerySet):
         )
 
     def for_cards(self):
-        """Everything a card shows in one query: category, hero and first series by name."""
-        first_series = SeriesItem.objects.filter(content_object=OuterRef("pk")).order_by(
-            "tag__name"
-        )
-        # Cards never show the body, which can be long: leave it in the database.
-        return (
-            self.select_related("category", "hero")
-            .defer("body")
-            .annotate(
-                card_series_name=Subquery(first_series.values("tag__name")[:1]),
-                card_series_slug=Subquery(first_series.values("tag__slug")[:1]),
-            )
-        )
+        """Cards (``cards.Card``), not model instances: the columns a card shows, and each
+        explainer's first series by name from one more query."""
+        cards = self.values(*CARD_FIELDS)
+        cards._iterable_class = CardIterable
+        return cards
 
     def with_series(self):
         """With every series of each explainer prefetched (``Explainer.series_list``)."""
@@ -309,15 +312,29 @@ class ExplainerQuerySet(models.QuerySet):
 
     def related_to(self, explainer: "Explainer", series_ids):
         """Explainers sharing a series (first) or the category of ``explainer``."""
+        others = self.exclude(pk=explainer.pk)
+        if not series_ids:
+            # (Ordering by an Exists over no series would be ordering by a constant, which
+            # PostgreSQL refuses once for_cards() leaves the annotation out of the columns.)
+            return others.filter(category_id=explainer.category_id).order_by("-published_at", "pk")
         shares_series = Exists(
             SeriesItem.objects.filter(content_object=OuterRef("pk"), tag_id__in=series_ids)
         )
         return (
-            self.exclude(pk=explainer.pk)
-            .annotate(shares_series=shares_series)
+            others.annotate(shares_series=shares_series)
             .filter(Q(shares_series=True) | Q(category_id=explainer.category_id))
             .order_by("-shares_series", "-published_at", "pk")
         )
+
+
+class CardIterable(ValuesIterable):
+    """What iterating ``for_cards()`` yields: one Card per row."""
+
+    def __iter__(self):
+        rows = list(super().__iter__())
+        first_series = SeriesItem.objects.first_series_of([row["id"] for row in rows])
+        for row in rows:
+            yield Card(row, first_series.get(row["id"]))
 
 
 class Explainer(models.Model):
@@ -415,11 +432,7 @@ class Explainer(models.Model):
 
     @property
     def primary_series(self):
-        """The series a card shows: the first by name."""
-        if hasattr(self, "card_series_name"):
-            if self.card_series_name is None:
-                return None
-            return Series(name=self.card_series_name, slug=self.card_series_slug)
+        """The series its card shows: the first by name."""
         return next(iter(self.series_list), None)
 
     def body_html(self) -> str:

@@ -3,6 +3,8 @@
 A card grid prints some 200 URLs (explainers, series, image renditions). reverse() resolves
 the pattern every time; here each pattern is reversed once, with placeholders, into a format
 string that later calls fill in. Only for routes whose converters accept any slug-like value.
+The URLs themselves are remembered too: a card's link appears on the card and in the page's
+JSON-LD, and the same pages are rendered again and again.
 """
 
 from functools import lru_cache
@@ -11,6 +13,7 @@ from urllib.parse import quote
 from django.urls import reverse
 
 
+@lru_cache(maxsize=8192)
 def fast_reverse(name: str, **kwargs: str) -> str:
     template = _template(name, tuple(sorted(kwargs)))
     return template.format_map({key: quote(str(value)) for key, value in kwargs.items()})

@@ -22,6 +22,8 @@ SEARCH_VECTOR = (
     + SearchVector("excerpt", weight="B", config=SEARCH_CONFIG)
     + SearchVector("body", weight="C", config=SEARCH_CONFIG)
 )
+# What a snippet shows a passage of.
+PASSAGE = Concat("excerpt", Value(" "), "body", output_field=TextField())
 WORD = re.compile(r"\w+")
 # Headlines come back from the database with these around each hit; everything else in them is
 # editors' text and is escaped before the marks become <mark> elements.
@@ -47,15 +49,16 @@ def checked_query(text: str) -> str:
 
 
 def search_explainers(explainers, text: str):
-    """``explainers`` matching ``text``, best first, each with ``rank`` (and ``headline``)."""
+    """``explainers`` matching ``text``, best first, each with ``rank``, and ``headline``
+    (PostgreSQL) or ``passage`` (SQLite) for its snippet."""
     if connections[explainers.db].vendor == "postgresql":
         query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
         return (
-            explainers.annotate(
-                document=SEARCH_VECTOR,
+            explainers.alias(document=SEARCH_VECTOR)
+            .annotate(
                 rank=SearchRank(SEARCH_VECTOR, query),
                 headline=SearchHeadline(
-                    Concat("excerpt", Value(" "), "body", output_field=TextField()),
+                    PASSAGE,
                     query,
                     config=SEARCH_CONFIG,
                     start_sel=HIT_START,
@@ -77,9 +80,12 @@ def search_explainers(explainers, text: str):
                 default=Value(0),
                 output_field=IntegerField(),
             )
-    # The snippet is cut from the body here (PostgreSQL makes its own headline).
-    explainers = explainers.defer(None)
-    return explainers.filter(matches).annotate(rank=rank).order_by("-rank", "-published_at", "pk")
+    return (
+        explainers.filter(matches)
+        # The snippet is cut from this text in Python (PostgreSQL makes its own headline).
+        .annotate(rank=rank, passage=PASSAGE)
+        .order_by("-rank", "-published_at", "pk")
+    )
 
 
 def words_of(text: str) -> list[str]:
@@ -87,10 +93,11 @@ def words_of(text: str) -> list[str]:
 
 
 def snippet_html(explainer, words: list[str]) -> str:
-    """A short passage of the explainer with the searched words marked, safe to show."""
+    """A short passage of a found explainer (its ``headline`` or ``passage``) with the
+    searched words marked, safe to show."""
     headline = getattr(explainer, "headline", None)
     if not headline:
-        headline = _passage(f"{explainer.excerpt} {explainer.body}", words)
+        headline = _passage(explainer.passage, words)
         for word in sorted(words, key=len, reverse=True):
             headline = re.sub(
                 rf"(?i)(?<!\w)({re.escape(word)})", f"{HIT_START}\\1{HIT_END}", headline

@@ -128,8 +128,7 @@ class ExplainerDetailView(PageMetaMixin, DetailView):
         explainers = Explainer.objects.all()
         if not can_preview(self.request.user):
             explainers = explainers.published()
-        # The page shows the body that cards leave out, and every series.
-        return explainers.for_cards().with_series().defer(None)
+        return explainers.select_related("category", "hero").with_series()
 
     def get_context_data(self, **kwargs):
         explainer = self.object

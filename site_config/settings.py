@@ -125,6 +125,10 @@ DATABASES = {
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_health_checks=True
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file on this machine: keeping it open saves a connect and its set-up per request.
+    DATABASES["default"]["CONN_MAX_AGE"] = None
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg's pool keeps connections open across requests (instead of CONN_MAX_AGE); with
     # CONN_HEALTH_CHECKS it checks each one it hands out, so a connection that died with a
@@ -190,7 +194,7 @@ WHITENOISE_MAX_AGE = 365 * 24 * 3600 if not DEBUG else 0
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {"BACKEND": "site_config.redis_cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }

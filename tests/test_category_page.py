@@ -158,8 +158,9 @@ def test_a_section_page_adds_one_query_for_its_subcategories(client, django_asse
         make_category(name, parent=section)
     make_explainer(section, "Start here")
 
-    # 1 the section, 2 its subcategories with counts, 3 count, 4 page, 5 next publication.
-    with django_assert_num_queries(5):
+    # 1 the section, 2 its subcategories with counts, 3 count, 4 page, 5 first series of its
+    # cards, 6 next publication.
+    with django_assert_num_queries(6):
         response = client.get("/ai-principles/")
 
     assert len(page_soup(response).select(".category-item")) == 3
@@ -201,13 +202,14 @@ def test_an_unknown_category_is_a_404_in_the_site_layout(client):
 def test_hostile_text_is_escaped_on_cards(client):
     category = make_category("Tricks & <Traps>", slug="tricks", description='"Quoted" & <b>')
     hostile = '<script>alert("x")</script> & "quotes" \'single\''
-    make_explainer(
+    explainer = make_explainer(
         category,
         title=hostile,
         slug="hostile",
         excerpt=hostile,
         hero=make_hero(alt_text='" onerror="alert(1)'),
     )
+    explainer.series.add("<i>Series</i> & more")
 
     response = client.get("/tricks/")
     html = response.content.decode()
@@ -218,6 +220,8 @@ def test_hostile_text_is_escaped_on_cards(client):
     (card,) = cards(soup)
     assert card["title"] == card["excerpt"] == hostile
     assert card["alt"] == '" onerror="alert(1)'
+    assert card["series"] == "<i>Series</i> & more"
+    assert "<i>" not in html
     assert soup.h1.get_text() == "Tricks & <Traps>"
 
 
@@ -235,9 +239,9 @@ def test_a_category_page_makes_the_same_few_queries_whatever_its_size(
         explainer.series.add("MONA explainer", "MONA Bridge")
 
     # 1 the category and its ancestors (and whether it has subcategories: it has none),
-    # 2 the paginator's count, 3 the page of explainers with category, hero and first series,
-    # 4 the next scheduled publication (how long the page may be cached).
-    with django_assert_num_queries(4):
+    # 2 the paginator's count, 3 the page of cards with category path and hero, 4 the first
+    # series of each, 5 the next scheduled publication (how long the page may be cached).
+    with django_assert_num_queries(5):
         response = client.get("/ai-principles/deep/llm-foundations/")
 
     assert len(cards(page_soup(response))) == count
