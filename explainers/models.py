@@ -5,7 +5,7 @@ from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.db.models.query import ValuesIterable
+from django.db.models.query import BaseIterable
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
@@ -48,20 +48,24 @@ class CategoryQuerySet(models.QuerySet):
         )
         return self.annotate(last_change=Subquery(latest))
 
-    def with_child_flag(self):
-        """Annotate ``has_children``, so a leaf category's page skips looking for them."""
-        return self.annotate(has_children=Exists(Category.objects.filter(parent=OuterRef("pk"))))
-
     def chain_to(self, path: str) -> list["Category"]:
-        """The categories along ``path`` from the top, in one query; shorter if it ends early."""
+        """The categories along ``path`` from the top, in one query; shorter if it ends early.
+
+        Their children come along in the same query, so each knows whether it has any
+        (``has_children``): a leaf category's page skips looking for subcategories.
+        """
         parts = path.strip("/").split("/")
         prefixes = ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
-        found = {category.path: category for category in self.filter(path__in=prefixes)}
+        rows = self.filter(Q(path__in=prefixes) | Q(parent__path__in=prefixes))
+        found = {category.path: category for category in rows}
+        parents = {category.parent_id for category in found.values()}
         chain = []
         for prefix in prefixes:
             if prefix not in found:
                 break
-            chain.append(found[prefix])
+            category = found[prefix]
+            category.has_children = category.pk in parents
+            chain.append(category)
         return chain
 
 
@@ -297,9 +301,9 @@ class ExplainerQuerySet(models.QuerySet):
         )
 
     def for_cards(self):
-        """Cards (``cards.Card``), not model instances: the columns a card shows, and each
-        explainer's first series by name from one more query."""
-        cards = self.values(*CARD_FIELDS)
+        """Iterating yields cards (``cards.Card``), not model instances: the columns a card
+        shows, and each explainer's first series by name from one more query."""
+        cards = self._chain()
         cards._iterable_class = CardIterable
         return cards
 
@@ -327,11 +331,17 @@ class ExplainerQuerySet(models.QuerySet):
         )
 
 
-class CardIterable(ValuesIterable):
-    """What iterating ``for_cards()`` yields: one Card per row."""
+class CardIterable(BaseIterable):
+    """What iterating ``for_cards()`` yields: one Card per row.
+
+    The card columns are chosen here, when the rows are read, rather than in for_cards(): a
+    paginator's count() then stays a plain COUNT, without the joins the columns need.
+    """
 
     def __iter__(self):
-        rows = list(super().__iter__())
+        queryset = self.queryset
+        # Annotations (a search's rank and headline) come along; aliases stay in SQL.
+        rows = list(queryset.values(*CARD_FIELDS, *queryset.query.annotation_select))
         first_series = SeriesItem.objects.first_series_of([row["id"] for row in rows])
         for row in rows:
             yield Card(row, first_series.get(row["id"]))

@@ -226,7 +226,7 @@ class SearchView(PageMetaMixin, ListView):
 def category_or_explainer(request, category_path, slug=None):
     """Serve a category page, or an explainer page when the last part is not a category."""
     full_path = f"{category_path}/{slug}" if slug else category_path
-    chain = Category.objects.with_child_flag().chain_to(full_path)
+    chain = Category.objects.chain_to(full_path)
     if chain and chain[-1].path == full_path:
         return CategoryView.as_view()(request, chain=chain)
     if slug is None:
