@@ -1,9 +1,14 @@
 """Public pages cached in the shared cache, and invalidated for every web machine at once.
 
-Pages are stored under a content version kept in the cache itself (Redis in production).
-Any change to the content bumps the version once its transaction commits, so the next
-request on any machine renders afresh; old entries simply expire. Signed-in editors bypass
-the cache both ways: they never get a cached page and never fill one.
+Each stored page carries the content version it was rendered under, a number kept in the
+cache itself (Redis in production). Any change to the content bumps the version once its
+transaction commits, so the next request on any machine finds the stored page out of date
+and renders afresh. Signed-in editors bypass the cache both ways: they never get a cached
+page and never fill one.
+
+A lookup is one round trip: the version, the page and the time of the next scheduled
+publication (which bounds how long a page may be kept, and is read from the database once per
+version rather than on every render) come back from one MGET.
 """
 
 import hashlib
@@ -21,6 +26,8 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control, pat
 from .models import Explainer
 
 VERSION_KEY = "explainers:content-version"
+NEXT_PUBLICATION_KEY = "explainers:next-publication"
+PAGE_KEY_PREFIX = "explainers:page:"
 logger = logging.getLogger(__name__)
 
 
@@ -63,15 +70,16 @@ def cached_page(view):
             return response
         # The host too: pages print absolute URLs (canonical, og:image) built from it.
         address = f"{request.get_host()}{request.get_full_path()}"
-        path = hashlib.sha256(address.encode()).hexdigest()
+        key = PAGE_KEY_PREFIX + hashlib.sha256(address.encode()).hexdigest()
         try:
-            key = f"explainers:page:{content_version()}:{path}"
-            stored = cache.get(key)
+            found = cache.get_many([VERSION_KEY, key, NEXT_PUBLICATION_KEY])
+            version = found.get(VERSION_KEY) or content_version()
         except Exception:  # a cache outage must not take the pages down with it
             logger.warning("Page cache unavailable; serving %s uncached", request.path)
             return view(request, *args, **kwargs)
-        if stored is not None:
-            content, content_type, expires = stored
+        stored = found.get(key)
+        if stored is not None and stored[0] == version:
+            _, content, content_type, expires = stored
             response = HttpResponse(content, content_type=content_type)
             response["X-Cache"] = "hit"
         else:
@@ -82,10 +90,11 @@ def cached_page(view):
             if response.status_code != 200 or response.has_header("Cache-Control"):
                 patch_vary_headers(response, ["Cookie"])
                 return response
-            lifetime = _lifetime()
+            lifetime = _lifetime(version, found.get(NEXT_PUBLICATION_KEY))
             expires = time.time() + lifetime
             try:
-                cache.set(key, (response.content, response["Content-Type"], expires), lifetime)
+                stored = (version, response.content, response["Content-Type"], expires)
+                cache.set(key, stored, lifetime)
             except Exception:
                 logger.warning("Page cache unavailable; %s not stored", request.path)
         # Browsers revalidate every time (a 304 with the ETag); a CDN may keep the page until
@@ -103,10 +112,22 @@ def cached_page(view):
     return cached_view
 
 
-def _lifetime() -> int:
-    """How long a page may be kept: not past the next scheduled publication."""
-    next_publication = Explainer.objects.next_publication_time()
+def _lifetime(version: int, known: tuple | None) -> int:
+    """How long a page may be kept: not past the next scheduled publication.
+
+    ``known`` is what the cache holds: (version, next publication time or None).
+    """
+    now = timezone.now()
+    if known is not None and known[0] == version and (known[1] is None or known[1] > now):
+        next_publication = known[1]
+    else:
+        # Content changed, or the scheduled explainer is out: ask the database.
+        next_publication = Explainer.objects.next_publication_time()
+        try:
+            cache.set(NEXT_PUBLICATION_KEY, (version, next_publication), timeout=None)
+        except Exception:
+            logger.warning("Page cache unavailable; next publication time not stored")
     lifetime = settings.PAGE_CACHE_SECONDS
     if next_publication is not None:
-        lifetime = min(lifetime, int((next_publication - timezone.now()).total_seconds()) + 1)
+        lifetime = min(lifetime, int((next_publication - now).total_seconds()) + 1)
     return max(lifetime, 1)

@@ -11,8 +11,9 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from explainers.models import Explainer
@@ -343,6 +344,36 @@ def test_a_page_is_not_kept_past_the_next_scheduled_publication(
     assert card_titles(after) == ["What is attention?", "Scheduled"]
     # With nothing scheduled any more, the page may be kept the full time.
     assert int(cache_control(after)["s-maxage"]) >= 3600 - 5
+
+
+def test_the_next_publication_is_read_once_per_content_version_and_again_after_a_change(
+    client, explainer, category, settings, django_capture_on_commit_callbacks
+):
+    settings.PAGE_CACHE_SECONDS = 3600
+    with CaptureQueriesContext(connection) as first:
+        client.get(CATEGORY)
+    with CaptureQueriesContext(connection) as second:
+        client.get(HOME)
+    assert any(scheduled_lookup(query["sql"]) for query in first.captured_queries)
+    assert not any(scheduled_lookup(query["sql"]) for query in second.captured_queries)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_explainer(
+            category,
+            "Scheduled",
+            position=1,
+            published_at=timezone.now() + timezone.timedelta(minutes=10),
+        )
+    after = client.get(SERIES)
+
+    # The change is seen: the new page is not kept past the newly scheduled publication.
+    assert after["X-Cache"] == "miss"
+    assert 590 <= int(cache_control(after)["s-maxage"]) <= 601
+
+
+def scheduled_lookup(sql: str) -> bool:
+    """The query for the next scheduled publication (published_at after now)."""
+    return '"published_at" >' in sql
 
 
 # A cache outage
