@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from explainers.listings import parse_listing
@@ -245,3 +246,21 @@ def test_a_category_page_makes_the_same_few_queries_whatever_its_size(
         response = client.get("/ai-principles/deep/llm-foundations/")
 
     assert len(cards(page_soup(response))) == count
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's"
+)
+def test_on_postgresql_a_page_visited_often_runs_prepared_statements(client):
+    category = make_category("LLM Foundations")
+    make_explainer(category, "What is attention?").series.add("MONA explainer")
+
+    # Distinct addresses, so that each visit is rendered rather than served from the cache.
+    for visit in range(6):
+        assert client.get(f"/llm-foundations/?visit={visit}").status_code == 200
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert any('FROM "explainers_category"' in statement for statement in prepared)
+    assert any('FROM "explainers_seriesitem"' in statement for statement in prepared)
