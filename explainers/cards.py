@@ -2,9 +2,10 @@
 
 A page of 30 cards built from model instances made some 120 of them (explainer, category,
 hero, series) and spent more time in the ORM building them than in the database. A card
-needs a dozen columns, so ``Explainer.objects.for_cards()`` reads those as values and yields
-these small objects instead. They answer the same questions templates ask of the models
-(``get_absolute_url``, ``hero.renditions``, ``hero.alt_text``, ``series.name``).
+needs a dozen columns and its first series, so ``Explainer.objects.for_cards()`` reads those
+as values in one query and yields these small objects instead. They answer the same
+questions templates ask of the models (``get_absolute_url``, ``hero.renditions``,
+``hero.alt_text``, ``series.name``).
 """
 
 from dataclasses import dataclass

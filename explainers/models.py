@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, JSONObject
 from django.db.models.query import BaseIterable
 from django.urls import reverse
 from django.utils import timezone
@@ -249,20 +249,6 @@ class SeriesItemQuerySet(models.QuerySet):
     def get_by_natural_key(self, explainer_slug, series_name):
         return self.get(content_object__slug=explainer_slug, tag__name=series_name)
 
-    def first_series_of(self, explainer_ids) -> dict[int, SeriesTag]:
-        """The first series by name of each of these explainers (that has one)."""
-        if not explainer_ids:
-            return {}
-        items = (
-            self.filter(content_object_id__in=explainer_ids)
-            .order_by("content_object_id", "tag__name")
-            .values_list("content_object_id", "tag__name", "tag__slug")
-        )
-        first = {}
-        for explainer_id, name, slug in items:
-            first.setdefault(explainer_id, SeriesTag(name, slug))
-        return first
-
 
 class SeriesItem(TaggedItemBase):
     """The through model between explainers and series (kept apart from any topic tags)."""
@@ -340,11 +326,20 @@ class CardIterable(BaseIterable):
 
     def __iter__(self):
         queryset = self.queryset
-        # Annotations (a search's rank and headline) come along; aliases stay in SQL.
-        rows = list(queryset.values(*CARD_FIELDS, *queryset.query.annotation_select))
-        first_series = SeriesItem.objects.first_series_of([row["id"] for row in rows])
+        first_series = (
+            SeriesItem.objects.filter(content_object=OuterRef("pk"))
+            .order_by("tag__name")
+            .values(series=JSONObject(name="tag__name", slug="tag__slug"))[:1]
+        )
+        rows = queryset.values(
+            *CARD_FIELDS,
+            # Annotations (a search's rank and headline) come along; aliases stay in SQL.
+            *queryset.query.annotation_select,
+            first_series=Subquery(first_series, output_field=models.JSONField()),
+        )
         for row in rows:
-            yield Card(row, first_series.get(row["id"]))
+            series = row.pop("first_series")
+            yield Card(row, SeriesTag(**series) if series else None)
 
 
 class Explainer(models.Model):

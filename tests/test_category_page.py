@@ -159,9 +159,9 @@ def test_a_section_page_adds_one_query_for_its_subcategories(client, django_asse
         make_category(name, parent=section)
     make_explainer(section, "Start here")
 
-    # 1 the section, 2 its subcategories with counts, 3 count, 4 page, 5 first series of its
-    # cards, 6 next publication.
-    with django_assert_num_queries(6):
+    # 1 the section, 2 its subcategories with counts, 3 count, 4 page of cards, 5 next
+    # publication.
+    with django_assert_num_queries(5):
         response = client.get("/ai-principles/")
 
     assert len(page_soup(response).select(".category-item")) == 3
@@ -240,9 +240,9 @@ def test_a_category_page_makes_the_same_few_queries_whatever_its_size(
         explainer.series.add("MONA explainer", "MONA Bridge")
 
     # 1 the category and its ancestors (and whether it has subcategories: it has none),
-    # 2 the paginator's count, 3 the page of cards with category path and hero, 4 the first
-    # series of each, 5 the next scheduled publication (how long the page may be cached).
-    with django_assert_num_queries(5):
+    # 2 the paginator's count, 3 the page of cards with category path, hero and first series,
+    # 4 the next scheduled publication (how long the page may be cached).
+    with django_assert_num_queries(4):
         response = client.get("/ai-principles/deep/llm-foundations/")
 
     assert len(cards(page_soup(response))) == count
@@ -263,4 +263,4 @@ def test_on_postgresql_a_page_visited_often_runs_prepared_statements(client):
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [statement for (statement,) in cursor.fetchall()]
     assert any('FROM "explainers_category"' in statement for statement in prepared)
-    assert any('FROM "explainers_seriesitem"' in statement for statement in prepared)
+    assert any('FROM "explainers_explainer"' in statement for statement in prepared)

@@ -37,14 +37,14 @@ def test_home_lists_sections_their_categories_with_counts_and_the_latest_explain
     assert [c["title"] for c in cards(soup)] == ["Newer", "Older"]
 
 
-def test_home_makes_four_queries_whatever_the_content(client, django_assert_num_queries):
+def test_home_makes_three_queries_whatever_the_content(client, django_assert_num_queries):
     category = make_category()
     for number in range(8):
         make_explainer(category, f"Explainer {number}").series.add("MONA explainer")
 
-    # 1 categories with counts, 2 latest cards with category path and hero, 3 their first
-    # series, 4 the next scheduled publication (how long the page may be cached).
-    with django_assert_num_queries(4):
+    # 1 categories with counts, 2 latest cards with category path, hero and first series,
+    # 3 the next scheduled publication (how long the page may be cached).
+    with django_assert_num_queries(3):
         client.get("/")
 
 
