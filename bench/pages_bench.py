@@ -30,9 +30,20 @@ How:
    page stops after ``--max-seconds`` (default 120) even if requests are left, so a run is
    bounded in requests and in time. Latencies are measured in the client, from sending the
    request to reading the last byte of the answer; a non-200 answer or a failed request is an
-   error. Below the table it prints the CPU time per request of gunicorn's workers (from
-   Linux's /proc) and of the load generator: these depend far less on what else the machine
-   is running than req/s and latency do.
+   error. Below the table it prints the CPU time per request of gunicorn's workers, of
+   PostgreSQL's processes (when the database is PostgreSQL) and of the load generator, all
+   from Linux's /proc: these depend far less on what else the machine is running than req/s
+   and latency do.
+
+The interpreter matters as much as the code. The Docker image's CPython (python:3.11-slim)
+is built with profile-guided optimisation and LTO, as is Debian's /usr/bin/python3.11; the
+pyenv build these machines put first on PATH is not (its CONFIG_ARGS have neither) and runs
+the same page about 30% slower. The output names the interpreter and times a pure-Python loop
+on it. To measure what production runs, use a virtualenv made with an optimised build:
+
+    /usr/bin/python3.11 -m venv /tmp/bench-venv
+    /tmp/bench-venv/bin/pip install -r requirements.txt
+    /tmp/bench-venv/bin/python bench/pages_bench.py
 
 The load generator is Python threads in this process: it shares the machine's CPU cores with
 gunicorn's workers, and at high rates (the static copy) it takes a large share of them. The
@@ -57,6 +68,7 @@ import http.client
 import json
 import math
 import os
+import platform
 import secrets
 import signal
 import socket
@@ -125,6 +137,7 @@ class Result:
     elapsed: float = 0.0  # wall seconds for the whole page
     client_cpu: float = 0.0  # CPU seconds this process used meanwhile
     server_cpu: float = 0.0  # CPU seconds gunicorn's workers used meanwhile
+    database_cpu: float = 0.0  # CPU seconds PostgreSQL's processes used meanwhile
 
     @property
     def requests(self) -> int:
@@ -216,8 +229,10 @@ def run_benchmark(args) -> tuple[list[Result], list[str]]:
                 for page in pages:
                     say(f"{page.label}: {args.requests:,} requests ...")
                     server_cpu = workers_cpu_seconds(master)
+                    database_cpu = postgres_cpu_seconds()
                     result = load(port, page, args.requests, args.concurrency, args.max_seconds)
                     result.server_cpu = workers_cpu_seconds(master) - server_cpu
+                    result.database_cpu = postgres_cpu_seconds() - database_cpu
                     results.append(result)
             load_after = os.getloadavg()[0]
 
@@ -229,13 +244,16 @@ def run_benchmark(args) -> tuple[list[Result], list[str]]:
         f"machine: {os.cpu_count()} CPU cores shared by the server, this load generator (Python "
         "threads) and anything else running;",
         f"  1-minute load average {load_before:.1f} before the load, {load_after:.1f} after",
-        "CPU per request, in ms (server: gunicorn's workers, without the database server; "
-        "client: this process):",
+        "CPU per request, in ms (server: gunicorn's workers; database: PostgreSQL's processes, "
+        "0 on SQLite, which runs inside the workers; client: this process):",
         *(
-            f"  {r.page.label:<26}server {1000 * r.server_cpu / max(r.requests, 1):6.1f}"
-            f"   client {1000 * r.client_cpu / max(r.requests, 1):5.1f}"
+            f"  {r.page.label:<26}server {per_request(r.server_cpu, r):6.1f}"
+            f"   database {per_request(r.database_cpu, r):5.1f}"
+            f"   client {per_request(r.client_cpu, r):5.1f}"
             for r in results
         ),
+        f"python: {sys.executable} {platform.python_version()}; a pure-Python loop of "
+        f"a million additions takes {interpreter_speed_ms():.1f} ms on it",
         "pages:",
         *(f"  {r.page.label:<26}{r.page.path}" for r in results),
         f"the category page has {facts['size']:,} bytes; the static copy is the same bytes",
@@ -356,15 +374,44 @@ def stop(server: subprocess.Popen) -> None:
 
 def workers_cpu_seconds(master: int) -> float:
     """User + system CPU seconds used so far by the children of `master` (Linux's /proc)."""
+    return cpu_seconds(lambda name, ppid: ppid == master)
+
+
+def postgres_cpu_seconds() -> float:
+    """The same for every PostgreSQL process on the machine (the bench's database is the only
+    busy one): it runs on the cores the workers need."""
+    return cpu_seconds(lambda name, ppid: name.startswith("postgres"))
+
+
+def cpu_seconds(chosen) -> float:
     ticks = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+            text = stat.read_text()
+            name = text[text.index("(") + 1 : text.rindex(")")]
+            fields = text.rsplit(")", 1)[1].split()
+        except (OSError, ValueError, IndexError):
             continue  # a process that ended meanwhile
-        if int(fields[1]) == master:  # fields from the state on: ppid, ..., utime, stime
+        if chosen(name, int(fields[1])):  # fields from the state on: ppid, ..., utime, stime
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def per_request(cpu: float, result: Result) -> float:
+    return 1000 * cpu / max(result.requests, 1)
+
+
+def interpreter_speed_ms() -> float:
+    """How fast this Python runs pure-Python code: interpreters built differently (with or
+    without PGO and LTO) run the same pages at very different speeds."""
+    best = math.inf
+    for _ in range(5):
+        start = time.perf_counter()
+        total = 0
+        for number in range(1_000_000):
+            total += number
+        best = min(best, time.perf_counter() - start)
+    return 1000 * best
 
 
 def warm_up(port: int, page: Page, concurrency: int) -> None:
