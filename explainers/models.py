@@ -288,7 +288,7 @@ class ExplainerQuerySet(models.QuerySet):
 
     def for_cards(self):
         """Iterating yields cards (``cards.Card``), not model instances: the columns a card
-        shows, and each explainer's first series by name from one more query."""
+        shows and each explainer's first series by name, in one query."""
         cards = self._chain()
         cards._iterable_class = CardIterable
         return cards
@@ -304,8 +304,8 @@ class ExplainerQuerySet(models.QuerySet):
         """Explainers sharing a series (first) or the category of ``explainer``."""
         others = self.exclude(pk=explainer.pk)
         if not series_ids:
-            # (Ordering by an Exists over no series would be ordering by a constant, which
-            # PostgreSQL refuses once for_cards() leaves the annotation out of the columns.)
+            # Nothing to share: the category alone (an EXISTS over no series would be a
+            # constant, which PostgreSQL refuses to order by).
             return others.filter(category_id=explainer.category_id).order_by("-published_at", "pk")
         shares_series = Exists(
             SeriesItem.objects.filter(content_object=OuterRef("pk"), tag_id__in=series_ids)
