@@ -28,12 +28,14 @@ How:
 4. each page gets ``--requests`` GETs (default 2,000) from ``--concurrency`` threads (default 8),
    each thread with its own ``http.client`` connection and a 10 s timeout per request, and each
    page stops after ``--max-seconds`` (default 120) even if requests are left, so a run is
-   bounded in requests and in time. Latencies are measured in the client, from sending the
-   request to reading the last byte of the answer; a non-200 answer or a failed request is an
-   error. Below the table it prints the CPU time per request of gunicorn's workers, of
-   PostgreSQL's processes (when the database is PostgreSQL) and of the load generator, all
-   from Linux's /proc: these depend far less on what else the machine is running than req/s
-   and latency do.
+   bounded in requests and in time. The pages take turns in ``--rounds`` rounds (default 5):
+   these machines are virtual and their speed drifts by a third within minutes, which would
+   otherwise fall on whichever page ran then (ratios such as cached : static included).
+   Latencies are measured in the client, from sending the request to reading the last byte of
+   the answer; a non-200 answer or a failed request is an error. Below the table it prints the
+   CPU time per request of gunicorn's workers, of PostgreSQL's processes (when the database is
+   PostgreSQL) and of the load generator, all from Linux's /proc: these depend far less on
+   what else the machine is running than req/s and latency do.
 
 The interpreter matters as much as the code. The Docker image's CPython (python:3.11-slim)
 is built with profile-guided optimisation and LTO, as is Debian's /usr/bin/python3.11; the
@@ -166,12 +168,21 @@ def main() -> int:
         help="stop a page's load after this long even if requests are left (default 120)",
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="pages take turns in this many rounds, so that a change in the machine's speed "
+        "during the run touches every page alike (default 5)",
+    )
+    parser.add_argument(
         "--database-url",
         help="a PostgreSQL server (postgres://USER@HOST:PORT[/NEW_DB]) instead of SQLite",
     )
     args = parser.parse_args()
-    if args.requests < 1 or args.concurrency < 1 or args.max_seconds <= 0:
-        parser.error("--requests, --concurrency and --max-seconds must be positive")
+    if min(args.requests, args.concurrency, args.rounds) < 1 or args.max_seconds <= 0:
+        parser.error("--requests, --concurrency, --rounds and --max-seconds must be positive")
+    if args.rounds > args.requests:
+        parser.error("--rounds cannot exceed --requests")
 
     # `kill` (SIGTERM) ends the run like ctrl-c: gunicorn is stopped and the temporary files go.
     signal.signal(signal.SIGTERM, interrupt)
@@ -220,20 +231,17 @@ def run_benchmark(args) -> tuple[list[Result], list[str]]:
                 Page("static copy of category", f"/static/{STATIC_COPY}", size=facts["size"]),
             ]
 
-            results = []
             load_before = os.getloadavg()[0]
             with gunicorn(env, tmp / "gunicorn.log") as (port, master):
                 say(f"gunicorn on {HOST}:{port}; warming up ...")
                 for page in pages:
                     warm_up(port, page, args.concurrency)
-                for page in pages:
-                    say(f"{page.label}: {args.requests:,} requests ...")
-                    server_cpu = workers_cpu_seconds(master)
-                    database_cpu = postgres_cpu_seconds()
-                    result = load(port, page, args.requests, args.concurrency, args.max_seconds)
-                    result.server_cpu = workers_cpu_seconds(master) - server_cpu
-                    result.database_cpu = postgres_cpu_seconds() - database_cpu
-                    results.append(result)
+                results = [Result(page) for page in pages]
+                for round_number in range(1, args.rounds + 1):
+                    say(f"round {round_number} of {args.rounds} ...")
+                    for result in results:
+                        share = round_share(args.requests, args.rounds, round_number)
+                        measure(port, master, result, share, args)
             load_after = os.getloadavg()[0]
 
     backend = "PostgreSQL" if args.database_url else "SQLite"
@@ -412,6 +420,25 @@ def interpreter_speed_ms() -> float:
             total += number
         best = min(best, time.perf_counter() - start)
     return 1000 * best
+
+
+def round_share(requests: int, rounds: int, round_number: int) -> int:
+    """This round's part of a page's requests (the rounds add up to ``requests``)."""
+    return requests * round_number // rounds - requests * (round_number - 1) // rounds
+
+
+def measure(port: int, master: int, result: Result, requests: int, args) -> None:
+    """Load ``result.page`` with ``requests`` GETs and add what happened to ``result``."""
+    server_cpu, database_cpu = workers_cpu_seconds(master), postgres_cpu_seconds()
+    spent = result.elapsed
+    part = load(port, result.page, requests, args.concurrency, args.max_seconds - spent)
+    result.server_cpu += workers_cpu_seconds(master) - server_cpu
+    result.database_cpu += postgres_cpu_seconds() - database_cpu
+    result.latencies += part.latencies
+    result.errors += part.errors
+    result.first_error = result.first_error or part.first_error
+    result.elapsed += part.elapsed
+    result.client_cpu += part.client_cpu
 
 
 def warm_up(port: int, page: Page, concurrency: int) -> None:
