@@ -37,10 +37,11 @@ How:
    PostgreSQL) and of the load generator, all from Linux's /proc: these depend far less on
    what else the machine is running than req/s and latency do.
 
-The interpreter matters as much as the code. The Docker image's CPython (python:3.11-slim)
-is built with profile-guided optimisation and LTO, as is Debian's /usr/bin/python3.11; the
-pyenv build these machines put first on PATH is not (its CONFIG_ARGS have neither) and runs
-the same page about 30% slower. The output names the interpreter and times a pure-Python loop
+The interpreter matters as much as the code. The image's CPython (the official
+python:3.11-slim, built with --enable-optimizations --with-lto) is an optimised build, and so
+is Debian's /usr/bin/python3.11 (it runs pure Python about 1.4 times as fast here); the pyenv
+build these machines put first on PATH has neither flag in its CONFIG_ARGS and spends 20-30%
+more CPU on the same uncached page. The output names the interpreter and times a pure-Python loop
 on it. To measure what production runs, use a virtualenv made with an optimised build:
 
     /usr/bin/python3.11 -m venv /tmp/bench-venv
