@@ -39,10 +39,11 @@ How:
 
 The interpreter matters as much as the code. The image's CPython (the official
 python:3.11-slim, built with --enable-optimizations --with-lto) is an optimised build, and so
-is Debian's /usr/bin/python3.11 (it runs pure Python about 1.4 times as fast here); the pyenv
-build these machines put first on PATH has neither flag in its CONFIG_ARGS and spends 20-30%
-more CPU on the same uncached page. The output names the interpreter and times a pure-Python loop
-on it. To measure what production runs, use a virtualenv made with an optimised build:
+is Debian's /usr/bin/python3.11 (it ran a pure-Python loop 1.2 to 1.4 times as fast here); the
+pyenv build these machines put first on PATH has neither flag in its CONFIG_ARGS and spent
+7-39% more CPU on the same uncached page in our runs. The output names the interpreter and
+times a pure-Python loop on it. To measure what production runs, use a virtualenv made with an
+optimised build:
 
     /usr/bin/python3.11 -m venv /tmp/bench-venv
     /tmp/bench-venv/bin/pip install -r requirements.txt
