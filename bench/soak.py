@@ -8,12 +8,13 @@ instance it goes to, as behind one proxy), a throwaway PostgreSQL database
 and after, that db only). Two gunicorn instances, A and B, start from gunicorn.conf.py with
 2 workers each on two free ports and share the database, Redis and MEDIA_ROOT.
 
-Load: for ``--seconds`` (default 60), ``--clients`` threads per instance (default 4) cycle,
-closed-loop, over the home page, a category, an explainer and /readyz; each thread keeps its
-connection when the server allows it (gunicorn's sync workers close it after every answer).
-Every request's send time, duration, status, X-Cache header and error is recorded; the
-figures (requests, req/s, p50/p99, non-2xx/3xx answers, connection errors) are printed per
-phase, per instance, per page and overall.
+Load: locust, headless, in a subprocess (bench/soak_locustfile.py): for ``--seconds``
+(default 60), ``--clients`` users per instance (default 4) cycle, closed-loop, over the home
+page, a category, an explainer and /readyz; each user keeps its connection when the server
+allows it (gunicorn's sync workers close it after every answer). Every request's send time,
+duration, status, X-Cache header and error is recorded; the figures (requests, req/s,
+p50/p99, non-2xx/3xx answers, connection errors) are printed per phase, per instance, per page
+and overall, from those records.
 
 Meanwhile, one after the other:
 
@@ -54,7 +55,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -85,6 +85,7 @@ from pages_bench import (
     wait_until_answering,
 )
 
+LOCUSTFILE = Path(__file__).with_name("soak_locustfile.py")
 DATABASE_NAME = f"explainers_soak_{os.getpid()}"
 PG = ["-h", HOST, "-U", "postgres"]
 REDIS_URL = f"redis://{HOST}:6379/12"
@@ -180,7 +181,7 @@ class Record:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60, help="load duration (default 60)")
-    parser.add_argument("--clients", type=int, default=4, help="threads per instance (default 4)")
+    parser.add_argument("--clients", type=int, default=4, help="users per instance (default 4)")
     parser.add_argument("--cards", type=int, default=20_000, help="cards in the killed import")
     args = parser.parse_args()
     if args.seconds < 30 or args.clients < 1 or args.cards < 1000:
@@ -251,7 +252,7 @@ def soak(args, cleanup: ExitStack) -> bool:
             if status != 200:
                 raise BenchError(f"warm-up: {path} on {instance.name} answered {status}")
 
-    load = Load({"A": a.port, "B": b.port}, pages, args.seconds, args.clients)
+    load = Load({"A": a.port, "B": b.port}, pages, args.seconds, args.clients, tmp)
     say(f"load for {args.seconds:.0f} s on A (port {a.port}) and B (port {b.port}) ...")
     load.start()
     cleanup.callback(load.stop)
@@ -364,64 +365,79 @@ def get(port: int, path: str, headers=HEADERS) -> tuple[int, http.client.HTTPMes
 
 
 class Load:
-    """Client threads, each bound to one instance, cycling over the pages until the deadline."""
+    """Locust (bench/soak_locustfile.py) in a subprocess: users bound to one instance each,
+    cycling over the pages until the time is up. Its records are read when it ends."""
 
-    def __init__(self, ports: dict[str, int], pages: dict[str, str], seconds, clients: int):
+    def __init__(self, ports: dict[str, int], pages: dict[str, str], seconds, clients, tmp: Path):
         self.ports, self.pages, self.seconds, self.clients = ports, pages, seconds, clients
-        self.records: list[Record] = []  # list.append is atomic: the threads share it
-        self.stopped = threading.Event()
-        self.threads: list[threading.Thread] = []
+        self.records_path, self.log_path = tmp / "load-records.jsonl", tmp / "locust.log"
+        self.records: list[Record] = []
+        self.complaints: list[str] = []  # locust's warnings
+        self.process: subprocess.Popen | None = None
         self.t0 = time.monotonic()
+        self.t0_epoch = time.time()
 
     def now(self) -> float:
         return time.monotonic() - self.t0
 
     def start(self) -> None:
-        self.t0 = time.monotonic()
-        for name in self.ports:
-            for number in range(self.clients):
-                thread = threading.Thread(target=self.client, args=(name, number), daemon=True)
-                thread.start()
-                self.threads.append(thread)
+        """Start locust; the clock starts when its users do (it takes a second to boot)."""
+        env = {
+            **os.environ,
+            "SOAK_PORTS": json.dumps(self.ports),
+            "SOAK_PAGES": json.dumps(self.pages),
+            "SOAK_HEADERS": json.dumps(HEADERS),
+            "SOAK_TIMEOUT": str(REQUEST_TIMEOUT),
+            "SOAK_CLIENTS": str(self.clients),
+            "SOAK_RECORDS": str(self.records_path),
+        }
+        users = self.clients * len(self.ports)
+        command = [
+            *(PYTHON, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary"),
+            *("--users", str(users), "--spawn-rate", str(users)),
+            *("--run-time", f"{self.seconds:.0f}s", "--stop-timeout", "5"),
+            # Failed requests are the soak's to judge, not a reason for locust to fail.
+            *("--exit-code-on-error", "0", "--loglevel", "WARNING"),
+        ]
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                command, env=env, stdout=log, stderr=log, start_new_session=True
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self.process.poll() is None:
+            text = self.records_path.read_text() if self.records_path.exists() else ""
+            if "\n" in text:
+                started = json.loads(text.split("\n", 1)[0])["load started"]
+                self.t0_epoch, self.t0 = started, time.monotonic() - (time.time() - started)
+                return
+            time.sleep(0.05)
+        how = f"exited with {self.process.returncode}" if self.process.poll() else "waited 30 s"
+        raise BenchError(f"locust {how} before starting its users:\n{self.log_tail()}")
 
     def sleep_until(self, moment: float) -> None:
         time.sleep(max(0.0, moment - self.now()))
 
     def wait(self) -> None:
-        for thread in self.threads:
-            thread.join()
+        """Wait for locust to finish its run-time, then read every request it made."""
+        if self.process.wait(timeout=self.seconds + 60) != 0:
+            raise BenchError(f"locust exited with {self.process.returncode}:\n{self.log_tail()}")
+        with self.records_path.open(encoding="utf-8") as lines:
+            next(lines)  # "load started"
+            for line in lines:
+                fields = json.loads(line)
+                fields["start"] -= self.t0_epoch
+                self.records.append(Record(**fields))
+        # Such as its own warning that its CPU is saturated, which would make the load unsteady.
+        self.complaints = [
+            line for line in self.log_path.read_text().splitlines() if "WARNING" in line
+        ]
 
     def stop(self) -> None:
-        self.stopped.set()
-        for thread in self.threads:
-            thread.join(timeout=REQUEST_TIMEOUT + 5)
+        if self.process is not None and self.process.poll() is None:
+            stop(self.process)
 
-    def client(self, name: str, number: int) -> None:
-        pages = list(self.pages)
-        turn = number  # threads start on different pages
-        connection = None
-        while not self.stopped.is_set() and self.now() < self.seconds:
-            page = pages[turn % len(pages)]
-            turn += 1
-            if connection is None:
-                connection = http.client.HTTPConnection(
-                    HOST, self.ports[name], timeout=REQUEST_TIMEOUT
-                )
-            status, error, cache = 0, "", ""
-            start = self.now()
-            try:
-                # http.client reconnects by itself after an answer with "Connection: close".
-                connection.request("GET", self.pages[page], headers=HEADERS)
-                response = connection.getresponse()
-                response.read()
-                status, cache = response.status, response.getheader("X-Cache", "")
-            except Exception as exception:  # recorded, never fatal to the thread
-                error = type(exception).__name__
-                connection.close()
-                connection = None
-            self.records.append(Record(name, page, start, self.now() - start, status, error, cache))
-        if connection is not None:
-            connection.close()
+    def log_tail(self) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
 
 
 # Edit through A's admin, read through B ------------------------------------------------------
@@ -784,8 +800,8 @@ def print_load(load: Load, records: list[Record], events: dict, recovered_at, en
     print("== load ==")
     pages = ", ".join(f"{name} {path}" for name, path in load.pages.items())
     print(
-        f"{len(load.ports)} instances x {WORKERS} gunicorn sync workers; {load.clients} client "
-        f"threads per instance, closed loop, {REQUEST_TIMEOUT} s timeout; pages: {pages}"
+        f"{len(load.ports)} instances x {WORKERS} gunicorn sync workers; {load.clients} locust "
+        f"users per instance, closed loop, {REQUEST_TIMEOUT} s timeout; pages: {pages}"
     )
     print(
         f"{'':<36}{'requests':>9}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>9}"
@@ -812,6 +828,9 @@ def print_load(load: Load, records: list[Record], events: dict, recovered_at, en
     print("answers: " + ", ".join(f"{k}: {v:,}" for k, v in answers.most_common()))
     hits = Counter(r.cache for r in records if r.page != "readyz" and not r.failed)
     print(f"X-Cache of the pages served: hit {hits['hit']:,}, miss {hits['miss']:,}")
+    print(f"locust's warnings: {len(load.complaints)}")
+    for line in load.complaints[:5]:
+        print(f"  {line}")
 
 
 def print_edit(edit: dict) -> bool:
