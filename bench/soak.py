@@ -411,7 +411,8 @@ class Load:
                 self.t0_epoch, self.t0 = started, time.monotonic() - (time.time() - started)
                 return
             time.sleep(0.05)
-        how = f"exited with {self.process.returncode}" if self.process.poll() else "waited 30 s"
+        exited = self.process.poll() is not None
+        how = f"exited with {self.process.returncode}" if exited else "waited 30 s"
         raise BenchError(f"locust {how} before starting its users:\n{self.log_tail()}")
 
     def sleep_until(self, moment: float) -> None:
