@@ -374,17 +374,18 @@ class Load:
         self.records: list[Record] = []
         self.complaints: list[str] = []  # locust's warnings
         self.process: subprocess.Popen | None = None
-        self.t0 = time.monotonic()
-        self.t0_epoch = time.time()
+        self.t0 = time.time()  # when locust's users start; records carry epoch times too
 
     def now(self) -> float:
-        return time.monotonic() - self.t0
+        return time.time() - self.t0
 
     def start(self) -> None:
         """Start locust; the clock starts when its users do (it takes a second to boot)."""
         env = {
             **os.environ,
-            "SOAK_PORTS": json.dumps(self.ports),
+            "SOAK_HOSTS": json.dumps(
+                {name: f"http://{HOST}:{p}" for name, p in self.ports.items()}
+            ),
             "SOAK_PAGES": json.dumps(self.pages),
             "SOAK_HEADERS": json.dumps(HEADERS),
             "SOAK_TIMEOUT": str(REQUEST_TIMEOUT),
@@ -407,8 +408,7 @@ class Load:
         while time.monotonic() < deadline and self.process.poll() is None:
             text = self.records_path.read_text() if self.records_path.exists() else ""
             if "\n" in text:
-                started = json.loads(text.split("\n", 1)[0])["load started"]
-                self.t0_epoch, self.t0 = started, time.monotonic() - (time.time() - started)
+                self.t0 = json.loads(text.split("\n", 1)[0])["load started"]
                 return
             time.sleep(0.05)
         exited = self.process.poll() is not None
@@ -426,7 +426,7 @@ class Load:
             next(lines)  # "load started"
             for line in lines:
                 fields = json.loads(line)
-                fields["start"] -= self.t0_epoch
+                fields["start"] -= self.t0
                 self.records.append(Record(**fields))
         # Such as its own warning that its CPU is saturated, which would make the load unsteady.
         self.complaints = [

@@ -1,8 +1,8 @@
 """The readers of bench/soak.py's load: locust users cycling, closed-loop, over the pages.
 
 bench/soak.py runs this file with ``locust --headless`` and passes everything in the
-environment: SOAK_PORTS (JSON, instance name to port, "A" and "B"), SOAK_PAGES (JSON, page
-name to path), SOAK_HEADERS (JSON, sent with every request), SOAK_TIMEOUT (s, to connect and
+environment: SOAK_HOSTS (JSON, instance name to base URL, "A" and "B"), SOAK_PAGES (JSON,
+page name to path), SOAK_HEADERS (JSON, sent with every request), SOAK_TIMEOUT (s, to connect and
 per read), SOAK_CLIENTS (users per instance) and SOAK_RECORDS (the file to write).
 
 SOAK_RECORDS starts with a line {"load started": seconds since the epoch}, written before the
@@ -20,8 +20,9 @@ import time
 
 from locust import FastHttpUser, constant, events, task
 
-PORTS = json.loads(os.environ["SOAK_PORTS"])
+HOSTS = json.loads(os.environ["SOAK_HOSTS"])
 PAGES = json.loads(os.environ["SOAK_PAGES"])
+PAGE_NAMES = list(PAGES)
 HEADERS = json.loads(os.environ["SOAK_HEADERS"])
 TIMEOUT = float(os.environ["SOAK_TIMEOUT"])
 CLIENTS = int(os.environ["SOAK_CLIENTS"])
@@ -74,16 +75,16 @@ class Reader(FastHttpUser):
 
     @task
     def next_page(self):
-        name = list(PAGES)[self.turn % len(PAGES)]
+        name = PAGE_NAMES[self.turn % len(PAGE_NAMES)]
         self.turn += 1
         self.client.get(PAGES[name], headers=HEADERS, name=name)
 
 
 class ReaderOfA(Reader):
     instance = "A"
-    host = f"http://127.0.0.1:{PORTS['A']}"
+    host = HOSTS["A"]
 
 
 class ReaderOfB(Reader):
     instance = "B"
-    host = f"http://127.0.0.1:{PORTS['B']}"
+    host = HOSTS["B"]
