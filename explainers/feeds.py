@@ -78,7 +78,7 @@ class CategoryFeed(ExplainerFeed):
 
 class SeriesFeed(ExplainerFeed):
     def get_object(self, request, slug):
-        return get_object_or_404(Series, slug=slug)
+        return get_object_or_404(Series.objects.with_published_explainers(), slug=slug)
 
     def title(self, series):
         return f"{series.name} · AI Explainers"

@@ -2,10 +2,22 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from taggit.forms import TagWidget
 
 from .images import UploadRejected, prepared_upload
-from .models import Explainer, HeroImage, Series
+from .models import Category, Explainer, HeroImage, Series
+from .services.editing import (
+    StaleToken,
+    compare_edit,
+    edit_token,
+    read_edit_token,
+    saved_by,
+    saved_by_line,
+)
+
+TOKEN_FIELD = "edit_token"
+CONFLICT_CHOICE_PREFIX = "conflict_choice_"
 
 
 def series_from_string(text: str) -> list[str]:
@@ -39,7 +51,152 @@ class MarkdownWidget(forms.Textarea):
         css = {"all": ["explainers/admin/admin.css"]}
 
 
-class ExplainerAdminForm(forms.ModelForm):
+class StaleSafeForm(forms.ModelForm):
+    """A change form that is never saved blindly over someone else's newer save.
+
+    It carries the edit token of what it was loaded from (services.editing). On submission,
+    fields only others changed since keep their values (``merge_note`` says so); fields both
+    changed are a conflict: the form is refused with the user's input kept, ``conflicts``
+    lists both values, and the token moves on to the current version, so that the next
+    submission saves what the user chose.
+
+    ``user`` (set by the admin on the form class) and ``restored_data`` (a form's raw input,
+    from autosave) or ``restored_initial`` (field values, from a revision) are class
+    attributes the admin sets per request.
+    """
+
+    edit_token = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    user = None
+    restored_data = None
+    restored_initial = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.merge_note = ""
+        self.conflicts = []
+        if self.instance.pk is not None:
+            self.initial[TOKEN_FIELD] = edit_token(
+                version=self.instance.version, values=self.values_of(self.instance)
+            )
+        if not self.is_bound:
+            if self.restored_data is not None:
+                self.initial.update(self.initial_from_data(self.restored_data))
+            if self.restored_initial is not None:
+                self.initial.update(
+                    {k: v for k, v in self.restored_initial.items() if k in self.fields}
+                )
+
+    def tracked_fields(self) -> list[str]:
+        """The model's fields on this form (the token and any note fields are not)."""
+        names = {field.name for field in self._meta.model._meta.get_fields()}
+        return [name for name in self.fields if name in names]
+
+    def value_of(self, instance, name):
+        """A field's value on ``instance``, in the form the comparison and cleaned_data use."""
+        return getattr(instance, name)
+
+    def values_of(self, instance) -> dict:
+        return {name: self.value_of(instance, name) for name in self.tracked_fields()}
+
+    def current(self):
+        """The record as it is now, locked until the save commits (so nobody saves between
+        this comparison and ours)."""
+        return (
+            self._meta.model.objects.select_for_update(of=("self",))
+            .select_related("changed_by")
+            .get(pk=self.instance.pk)
+        )
+
+    def initial_from_data(self, data: MultiValueDict) -> dict:
+        """Initial values from a form's raw submission, as each widget reads it."""
+        return {
+            name: field.widget.value_from_datadict(data, MultiValueDict(), self.add_prefix(name))
+            for name, field in self.fields.items()
+            if not isinstance(field, forms.FileField)
+        }
+
+    def full_clean(self):
+        super().full_clean()
+        if self.is_bound and self.instance.pk is not None and not self._errors:
+            self._check_for_newer_saves()
+
+    def _check_for_newer_saves(self):
+        try:
+            token = read_edit_token(self.data.get(self.add_prefix(TOKEN_FIELD), ""))
+        except StaleToken as problem:
+            self.add_error(None, f"{problem} Reload the page; your input below is kept.")
+            return
+        current = self.current()
+        now = self.values_of(current)
+        self._apply_conflict_choices(now)
+        submitted = {name: self.cleaned_data.get(name) for name in now}
+        comparison = compare_edit(token=token, submitted=submitted, current=now)
+        if comparison.conflicts:
+            self.conflicts = [
+                {
+                    "name": name,
+                    "label": self.fields[name].label or name,
+                    "yours": self._shown(name, submitted[name]),
+                    "theirs": self._shown(name, now[name]),
+                }
+                for name in comparison.conflicts
+            ]
+            labels = ", ".join(c["label"].lower() for c in self.conflicts)
+            # The next submission is made knowing the current version.
+            self.data = self.data.copy()
+            self.data[self.add_prefix(TOKEN_FIELD)] = edit_token(
+                version=current.version, values=now
+            )
+            self.add_error(
+                None,
+                f"{saved_by(current)} saved changes to the same fields since you opened this "
+                f"form ({labels}); nothing was saved. Your text is kept below: for each "
+                "field, keep yours or take theirs, then save again.",
+            )
+            return
+        merged = comparison.merged
+        for name in merged:
+            self._take(name, now[name])
+        if merged:
+            labels = [str(self.fields[name].label or name).lower() for name in merged]
+            self.merge_note = saved_by_line(current, labels)
+        self.instance.version = current.version
+        # What the save really changes, for the history message ("Changed title").
+        self.__dict__["changed_data"] = sorted(
+            comparison.changed_by_user - set(comparison.conflicts)
+        )
+
+    def _apply_conflict_choices(self, now: dict) -> None:
+        """After a conflict, "take theirs" for a field replaces the user's value with it."""
+        for name in now:
+            if self.data.get(CONFLICT_CHOICE_PREFIX + name) == "theirs":
+                self._take(name, now[name])
+
+    def _take(self, name, value) -> None:
+        """Use ``value`` for field ``name`` instead of what the user sent."""
+        self.cleaned_data[name] = value
+        model_field = self._meta.model._meta.get_field(name)
+        if model_field.concrete:  # many-to-many values (series) are saved from cleaned_data
+            model_field.save_form_data(self.instance, value)
+
+    def _shown(self, name, value) -> str:
+        """A value as a person reads it in the conflict table."""
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(item) for item in value)
+        field = self.fields[name]
+        if isinstance(field, forms.ModelChoiceField):
+            if value in (None, ""):
+                return "—"
+            if not hasattr(value, "pk"):
+                value = field.queryset.filter(pk=value).first()
+            return str(value) if value is not None else "—"
+        if isinstance(field, forms.TypedChoiceField | forms.ChoiceField):
+            return str(dict(field.choices).get(value, value))
+        return "—" if value in (None, "") else str(value)
+
+
+class ExplainerAdminForm(StaleSafeForm):
     class Meta:
         model = Explainer
         fields = [
@@ -56,10 +213,42 @@ class ExplainerAdminForm(forms.ModelForm):
             "series": "Comma-separated; start typing to pick an existing series.",
         }
 
+    review_note = forms.CharField(
+        label="Comment for the author",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required to request changes: what should change, and why.",
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "reading_time" in self.fields:
             self.fields["reading_time"].required = False
+        if "series" in self.fields and not self.is_bound:
+            self.initial["series"] = ", ".join(self.instance.working_series())
+            if self.restored_initial and "series" in self.restored_initial:
+                self.initial["series"] = ", ".join(self.restored_initial["series"])
+
+    def value_of(self, instance, name):
+        if name == "series":
+            return instance.working_series()
+        return super().value_of(instance, name)
+
+    def current(self):
+        return super().current().show_pending()
+
+    def clean_series(self):
+        names = self.cleaned_data["series"]
+        if self.user is None or self.user.has_perm("explainers.add_series"):
+            return names
+        known = {name.casefold() for name in Series.objects.values_list("name", flat=True)}
+        new = [name for name in names if name.casefold() not in known]
+        if new:
+            raise ValidationError(
+                f"No series is called {', '.join(f'“{name}”' for name in new)}; pick an "
+                "existing series, or ask an editor to create it."
+            )
+        return names
 
     def clean(self):
         cleaned = super().clean()
@@ -83,7 +272,19 @@ class ExplainerAdminForm(forms.ModelForm):
         )
 
 
-class HeroImageAdminForm(forms.ModelForm):
+class CategoryAdminForm(StaleSafeForm):
+    class Meta:
+        model = Category
+        fields = ["name", "slug", "parent", "description", "position"]
+
+
+class SeriesAdminForm(StaleSafeForm):
+    class Meta:
+        model = Series
+        fields = ["name", "slug"]
+
+
+class HeroImageAdminForm(StaleSafeForm):
     class Meta:
         model = HeroImage
         fields = ["image", "alt_text", "caption", "credit"]

@@ -1,5 +1,7 @@
 import uuid
 
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
@@ -9,7 +11,7 @@ from django.db.models.query import BaseIterable
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
-from taggit.models import TagBase, TaggedItemBase
+from taggit.models import NaturalKeyManager, TagBase, TaggedItemBase
 
 from .cards import CARD_FIELDS, Card, SeriesTag
 from .images import HasRenditions, social_rendition
@@ -20,6 +22,24 @@ WORDS_PER_MINUTE = 230
 
 # Top-level slugs the site's own URLs use; a category there could never be reached.
 RESERVED_TOP_LEVEL_SLUGS = {"admin", "images", "media", "search", "series", "static", "feeds"}
+
+
+class Versioned(models.Model):
+    """A record whose every change counts up ``version``, so a form loaded from an older one
+    can tell that someone saved in between (see services.editing)."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
 
 
 class CategoryQuerySet(models.QuerySet):
@@ -69,7 +89,7 @@ class CategoryQuerySet(models.QuerySet):
         return chain
 
 
-class Category(models.Model):
+class Category(Versioned, models.Model):
     """A node of the site's tree: a section ("AI Principles") or a category under it."""
 
     parent = models.ForeignKey(
@@ -184,8 +204,16 @@ class HeroImageQuerySet(models.QuerySet):
     def get_by_natural_key(self, key):
         return self.get(key=key)
 
+    def used_by_live(self):
+        """Heroes an approved (published or scheduled) explainer shows: editors' to change."""
+        return self.filter(pk__in=Explainer.objects.live().values("hero"))
 
-class HeroImage(HasRenditions, models.Model):
+    def shown_to_readers(self):
+        """Heroes a published explainer shows: the only ones readers may fetch."""
+        return self.filter(pk__in=Explainer.objects.published().values("hero"))
+
+
+class HeroImage(Versioned, HasRenditions, models.Model):
     image = models.ImageField(
         upload_to="heroes/%Y/%m/",
         width_field="width",
@@ -230,8 +258,23 @@ class HeroImage(HasRenditions, models.Model):
         return social_rendition(self.image.name)
 
 
-class Series(TagBase):
+class SeriesQuerySet(models.QuerySet):
+    def with_published_explainers(self):
+        """Series readers have something to read in: the only ones with a page and feeds."""
+        return self.filter(
+            pk__in=SeriesItem.objects.filter(
+                content_object__in=Explainer.objects.published()
+            ).values("tag")
+        )
+
+
+class Series(Versioned, TagBase):
     """A series an explainer belongs to ("MONA explainer", "MONA Bridge")."""
+
+    objects = NaturalKeyManager.from_queryset(SeriesQuerySet)()
+
+    def __str__(self):
+        return self.name
 
     class Meta:
         verbose_name = "series"
@@ -269,10 +312,72 @@ class SeriesItem(TaggedItemBase):
     natural_key.dependencies = ["explainers.explainer", "explainers.series"]
 
 
+class State(models.TextChoices):
+    """Every state an explainer can be in, for readers and in the review workflow.
+
+    What readers get (draft, scheduled, published) is decided by the publication fields; the
+    review states belong to the working copy (a draft, or the pending version of a live
+    explainer). ``ExplainerQuerySet.in_state`` and ``Explainer.state`` are the only places
+    that turn fields into these states.
+    """
+
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    SCHEDULED = "scheduled", "Scheduled"
+    PUBLISHED = "published", "Published"
+    PENDING = "pending", "Live, with pending changes"
+
+
+REVIEW_STATES = [
+    ("", "Not in review"),
+    (State.IN_REVIEW.value, State.IN_REVIEW.label),
+    (State.CHANGES_REQUESTED.value, State.CHANGES_REQUESTED.label),
+]
+
+
 class ExplainerQuerySet(models.QuerySet):
     def published(self):
         """What readers may see: published, with a publication time that has come."""
         return self.filter(status=Explainer.Status.PUBLISHED, published_at__lte=timezone.now())
+
+    def scheduled(self):
+        """Approved, with a publication time still to come."""
+        return self.filter(status=Explainer.Status.PUBLISHED, published_at__gt=timezone.now())
+
+    def live(self):
+        """Approved for readers: published or scheduled. Edits to these wait as pending."""
+        return self.filter(status=Explainer.Status.PUBLISHED, published_at__isnull=False)
+
+    def drafts(self):
+        """Never approved for readers, or taken back (whatever their review state)."""
+        return self.exclude(status=Explainer.Status.PUBLISHED, published_at__isnull=False)
+
+    def in_review(self):
+        """Submitted and waiting for an editor: a draft, or a live one's pending version."""
+        return self.filter(review=State.IN_REVIEW)
+
+    def changes_requested(self):
+        return self.filter(review=State.CHANGES_REQUESTED)
+
+    def with_pending_changes(self):
+        """Live explainers whose saved edits readers do not see yet."""
+        return self.live().filter(pending__isnull=False)
+
+    def in_state(self, state: str):
+        """The explainers in ``state`` (a ``State`` value); ValueError for any other."""
+        queries = {
+            State.DRAFT: self.drafts,
+            State.IN_REVIEW: self.in_review,
+            State.CHANGES_REQUESTED: self.changes_requested,
+            State.SCHEDULED: self.scheduled,
+            State.PUBLISHED: self.published,
+            State.PENDING: self.with_pending_changes,
+        }
+        return queries[State(state)]()
+
+    def owned_by(self, user):
+        return self.filter(owner=user)
 
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
@@ -280,10 +385,7 @@ class ExplainerQuerySet(models.QuerySet):
     def next_publication_time(self):
         """When the next scheduled explainer becomes visible to readers (None if none is)."""
         return (
-            self.filter(status=Explainer.Status.PUBLISHED, published_at__gt=timezone.now())
-            .order_by("published_at")
-            .values_list("published_at", flat=True)
-            .first()
+            self.scheduled().order_by("published_at").values_list("published_at", flat=True).first()
         )
 
     def for_cards(self):
@@ -342,10 +444,14 @@ class CardIterable(BaseIterable):
             yield Card(row, SeriesTag(**series) if series else None)
 
 
-class Explainer(models.Model):
+class Explainer(Versioned, models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
+
+    # What a pending version holds: the content, not the publication fields (status, time,
+    # position), which editors change directly.
+    CONTENT_FIELDS = ["title", "slug", "category", "excerpt", "body", "hero", "reading_time"]
 
     title = models.CharField(max_length=300)
     slug = models.SlugField(max_length=255, unique=True)
@@ -369,6 +475,46 @@ class Explainer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     position = models.PositiveIntegerField(default=0, help_text="Order in its category's listing.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="owned_explainers",
+        help_text="Who created it; imported explainers have none.",
+    )
+    review = models.CharField(max_length=20, choices=REVIEW_STATES, blank=True, default="")
+    review_comment = models.TextField(blank=True, editable=False)
+    review_comment_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    review_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Saved edits of a live explainer that readers do not see until an editor publishes
+    # them: CONTENT_FIELDS by attribute name (category_id, hero_id) plus "series".
+    pending = models.JSONField(null=True, blank=True, editable=False)
+    pending_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    pending_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     series = TaggableManager(through=SeriesItem, blank=True, verbose_name="series")
 
@@ -415,11 +561,52 @@ class Explainer(models.Model):
         return max(1, round(len(body.split()) / WORDS_PER_MINUTE))
 
     @property
-    def state(self) -> str:
-        """Draft, Scheduled or Published, as editors think of it."""
-        if self.status == self.Status.DRAFT or self.published_at is None:
-            return "Draft"
-        return "Published" if self.is_published() else "Scheduled"
+    def state(self) -> State:
+        """What readers get: State.DRAFT, SCHEDULED or PUBLISHED (as in_state() decides)."""
+        if not self.is_live():
+            return State.DRAFT
+        return State.PUBLISHED if self.is_published() else State.SCHEDULED
+
+    @property
+    def workflow_label(self) -> str:
+        """The state and, when there is one, the review state, as the admin shows them."""
+        label = self.state.label
+        if self.pending is not None:
+            label += ", with pending changes"
+        if self.review:
+            label += f" · {State(self.review).label.lower()}"
+        return label
+
+    def content(self, series: list[str] | None = None) -> dict:
+        """The fields a pending version holds, as stored (ids for relations)."""
+        content = {
+            field.attname: getattr(self, field.attname)
+            for field in map(self._meta.get_field, self.CONTENT_FIELDS)
+        }
+        content["series"] = sorted(series if series is not None else self.working_series())
+        return content
+
+    def working_series(self) -> list[str]:
+        """Series names of the working copy: the pending version's, or the row's."""
+        if self.pending is not None:
+            return list(self.pending["series"])
+        if self.pk is None:
+            return []
+        return sorted(self.series.values_list("name", flat=True))
+
+    def show_pending(self) -> "Explainer":
+        """Put the pending version's content on this instance (in memory), for the form."""
+        for name, value in (self.pending or {}).items():
+            if name != "series":
+                setattr(self, name, value)
+        return self
+
+    def get_admin_url(self):
+        return reverse("admin:explainers_explainer_change", args=[self.pk])
+
+    def is_live(self) -> bool:
+        """Approved for readers (published or scheduled): edits wait as a pending version."""
+        return self.status == self.Status.PUBLISHED and self.published_at is not None
 
     def is_published(self) -> bool:
         return (
@@ -463,3 +650,29 @@ class PreviousSlug(models.Model):
 
     def __str__(self):
         return self.slug
+
+
+class ScratchCopy(models.Model):
+    """A form's unsaved input, kept by autosave for the one user who typed it.
+
+    Not a revision: readers never see it, History does not list it, and it is deleted when
+    the form is saved or discarded, or after ``SCRATCH_COPY_DAYS``.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    # Empty for an add form, which has no object yet.
+    object_id = models.CharField(max_length=40, blank=True)
+    data = models.JSONField(help_text="The form's fields as submitted, by name.")
+    saved_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "content_type", "object_id"], name="one_scratch_copy_per_form"
+            )
+        ]
+        indexes = [models.Index(fields=["saved_at"])]
+
+    def __str__(self):
+        return f"{self.user} on {self.content_type.model} {self.object_id or '(new)'}"

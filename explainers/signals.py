@@ -3,7 +3,7 @@ from django.dispatch import receiver
 
 from .cache import content_changed
 from .models import Category, Explainer, HeroImage, PreviousSlug, Series, SeriesItem
-from .services import hero_ensure_placeholder_file
+from .services.imports import hero_ensure_placeholder_file
 
 CONTENT_MODELS = {Category, Explainer, HeroImage, PreviousSlug, Series, SeriesItem}
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -9,11 +10,11 @@ from django.views.generic import DetailView, ListView, TemplateView
 from PIL import UnidentifiedImageError
 
 from .images import RENDITION_FORMATS, rendition_file
-from .models import Category, Explainer, Series
+from .models import Category, Explainer, HeroImage, Series, SeriesItem
 from .search import UnsearchableQuery, checked_query, search_explainers, snippet_html, words_of
 from .structured_data import article, breadcrumb_list, collection_page
 
-SITE_NAME = "AI Explainers"
+SITE_NAME = settings.SITE_NAME
 SITE_DESCRIPTION = "Explainers on how AI works: from LLM foundations to model architectures."
 CARDS_PER_PAGE = 30
 LATEST_ON_HOME = 6
@@ -159,13 +160,38 @@ class ExplainerDetailView(PageMetaMixin, DetailView):
         }
 
 
+class PendingPreviewView(ExplainerDetailView):
+    """An explainer's page as it will be once its working copy (the pending version of a
+    live explainer) is published. Staff only: the admin serves it (ExplainerAdmin)."""
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object().show_pending()
+        names = self.object.working_series()
+        self.object.series_items = [
+            SeriesItem(tag=series) for series in Series.objects.filter(name__in=names)
+        ]
+        response = self.render_to_response(self.get_context_data(object=self.object))
+        add_never_cache_headers(response)
+        patch_cache_control(response, private=True)
+        return response
+
+    def get_queryset(self):
+        return Explainer.objects.select_related("category", "hero")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(pending_preview=self.object.pending is not None, **kwargs)
+
+
 class SeriesView(PageMetaMixin, ListView):
     template_name = "explainers/series.html"
     context_object_name = "explainers"
     paginate_by = CARDS_PER_PAGE
 
     def get_queryset(self):
-        self.series = get_object_or_404(Series, slug=self.kwargs["slug"])
+        # A series readers have nothing to read in is not a page (yet).
+        self.series = get_object_or_404(
+            Series.objects.with_published_explainers(), slug=self.kwargs["slug"]
+        )
         return (
             Explainer.objects.published()
             .filter(series=self.series)
@@ -239,6 +265,13 @@ def category_or_explainer(request, category_path, slug=None):
 def hero_rendition(request, size, extension, original):
     """A hero image at one of the site's sizes; drawn on the first request, then kept."""
     if extension not in RENDITION_FORMATS or not original.startswith("heroes/"):
+        raise Http404("No such image.")
+    # Readers get the heroes of what they can read; staff also those of drafts and of
+    # pending versions.
+    heroes = HeroImage.objects.filter(image=original)
+    if not can_preview(request.user):
+        heroes = heroes.shown_to_readers()
+    if not heroes.exists():
         raise Http404("No such image.")
     try:
         name = rendition_file(original, size, extension)

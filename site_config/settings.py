@@ -49,7 +49,8 @@ ALLOWED_HOSTS = env_list(
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin, with the editorial dashboard as its index page.
+    "explainers.apps.EditorialAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -128,6 +129,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file on this machine: keeping it open saves a connect and its set-up per request.
     DATABASES["default"]["CONN_MAX_AGE"] = None
+    # Writers take the lock when their transaction starts, so a form's check for newer
+    # saves and its own save cannot be split by another writer (PostgreSQL locks the row).
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg's pool keeps connections open across requests (instead of CONN_MAX_AGE); with
@@ -207,6 +211,32 @@ CACHES = {
 }
 # How long a CDN may keep a public page; our own cache is invalidated on every change.
 PAGE_CACHE_SECONDS = env_int("DJANGO_CACHE_SECONDS", 300)
+
+# The site's name, and its address for links in emails ("https://explainers.example.com").
+SITE_NAME = os.environ.get("DJANGO_SITE_NAME", "AI Explainers")
+SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Editing: autosave of dirty forms, who else has a form open, how long scratch copies live.
+AUTOSAVE_SECONDS = env_int("DJANGO_AUTOSAVE_SECONDS", 20)
+PRESENCE_HEARTBEAT_SECONDS = env_int("DJANGO_PRESENCE_HEARTBEAT_SECONDS", 30)
+PRESENCE_TIMEOUT_SECONDS = env_int("DJANGO_PRESENCE_TIMEOUT_SECONDS", 50)
+SCRATCH_COPY_DAYS = 30
+
+# Review notifications: printed to the console in development; SMTP in production.
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "explainers@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Production: HTTPS everywhere, behind a proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -106,3 +106,27 @@ def cards(soup):
         }
         for card in soup.select("article.card")
     ]
+
+
+def opened_form(client, url) -> dict:
+    """What a browser would send back from the admin form at ``url`` if nothing were
+    touched: every field's value as the page shows it, the edit token included."""
+    soup = page_soup(client.get(url))
+    form = soup.select_one("form[id$=_form]")
+    data = {}
+    for field in form.select("input[name], textarea[name], select[name]"):
+        name, kind = field["name"], field.get("type", "text")
+        if name == "csrfmiddlewaretoken" or kind in ("submit", "button", "file", "radio"):
+            continue
+        if field.name == "textarea":
+            # Browsers drop the one newline that follows <textarea>, as the HTML spec says.
+            data[name] = field.get_text().removeprefix("\n")
+        elif field.name == "select":
+            chosen = field.select_one("option[selected]")
+            data[name] = chosen["value"] if chosen else ""
+        elif kind == "checkbox":
+            if field.has_attr("checked"):
+                data[name] = field.get("value", "on")
+        else:
+            data[name] = field.get("value", "")
+    return data

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from explainers.listings import ListingError, parse_listing
 from explainers.models import HeroImage
-from explainers.services import listings_import
+from explainers.services.imports import listings_import
 
 from .helpers import LISTINGS, content_snapshot
 

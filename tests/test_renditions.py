@@ -8,9 +8,16 @@ from PIL import Image
 
 from explainers.images import rendition_name
 
-from .helpers import image_upload, make_hero
+from .helpers import image_upload, make_category, make_explainer, make_hero
 
 pytestmark = pytest.mark.django_db
+
+
+def shown_hero(**fields):
+    """A hero that a published explainer shows: readers may fetch its renditions."""
+    hero = make_hero(**fields)
+    make_explainer(make_category(f"Category {hero.pk}"), f"Shows hero {hero.pk}", hero=hero)
+    return hero
 
 
 def fetch(client, url):
@@ -20,7 +27,7 @@ def fetch(client, url):
 
 @pytest.mark.parametrize("extension, pillow_format", [("webp", "WEBP"), ("jpg", "JPEG")])
 def test_a_rendition_is_drawn_at_its_width_and_kept(client, media_root, extension, pillow_format):
-    hero = make_hero(image=image_upload(size=(1600, 900)))
+    hero = shown_hero(image=image_upload(size=(1600, 900)))
     (rendition,) = [r for r in hero.renditions(extension) if r.width == 800]
 
     response, body = fetch(client, rendition.url)
@@ -40,7 +47,7 @@ def test_a_rendition_is_drawn_at_its_width_and_kept(client, media_root, extensio
 
 
 def test_renditions_are_never_wider_than_the_original_and_all_of_them_load(client):
-    hero = make_hero(image=image_upload(size=(640, 360)))
+    hero = shown_hero(image=image_upload(size=(640, 360)))
 
     renditions = hero.renditions("jpg")
 
@@ -52,7 +59,7 @@ def test_renditions_are_never_wider_than_the_original_and_all_of_them_load(clien
 
 
 def test_the_social_rendition_is_cropped_to_1200_by_630(client):
-    hero = make_hero(image=image_upload(size=(1600, 1600)))
+    hero = shown_hero(image=image_upload(size=(1600, 1600)))
 
     response, body = fetch(client, hero.social_rendition().url)
 
@@ -80,7 +87,7 @@ def test_renditions_drop_location_metadata(client):
     exif[0x0112] = 6  # Orientation: rotate 90° to display
     buffer = io.BytesIO()
     Image.new("RGB", (900, 600), (10, 120, 200)).save(buffer, format="JPEG", exif=exif)
-    hero = make_hero(image=SimpleUploadedFile("geotagged.jpg", buffer.getvalue()))
+    hero = shown_hero(image=SimpleUploadedFile("geotagged.jpg", buffer.getvalue()))
 
     response, body = fetch(client, hero.rendition(400, "jpg").url)
 

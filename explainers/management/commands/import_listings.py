@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from explainers.listings import ListingError, parse_listing
-from explainers.services import listings_import
+from explainers.services.imports import listings_import
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from explainers.services import roles_setup
+from explainers.services.roles import roles_setup
 
 
 class Command(BaseCommand):

@@ -1,22 +1,19 @@
-"""Writes that cross models. Management commands and views call these; nothing else writes."""
+"""Loading the scraped listings: categories, explainers, series and placeholder heroes."""
 
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import islice
 
-from django.contrib.auth.models import Group, Permission
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import DateTimeField, QuerySet, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .cache import content_changed
-from .images import PLACEHOLDER_SIZE, draw_missing_placeholder, placeholder_name
-from .listings import Listing, ListingError, PlannedCategory, merge_listings
-from .models import Category, Explainer, HeroImage, Series, SeriesItem
+from ..cache import content_changed
+from ..images import PLACEHOLDER_SIZE, draw_missing_placeholder, placeholder_name
+from ..listings import Listing, ListingError, PlannedCategory, merge_listings
+from ..models import Category, Explainer, HeroImage, Series, SeriesItem
 
 BATCH_SIZE = 500
 # Placeholder heroes get keys derived from their explainer's slug, so that an import and the
@@ -267,97 +264,3 @@ def _batches(items, size=BATCH_SIZE):
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
-
-
-def explainers_publish(*, explainers: QuerySet[Explainer]) -> list[int]:
-    """Publish: now for those without a publication time, on schedule for the others.
-
-    Returns the ids of the explainers that changed.
-    """
-    now = timezone.now()
-    with transaction.atomic():
-        ids = list(
-            explainers.exclude(status=Explainer.Status.PUBLISHED, published_at__isnull=False)
-            .select_for_update()
-            .values_list("pk", flat=True)
-        )
-        Explainer.objects.filter(pk__in=ids).update(
-            status=Explainer.Status.PUBLISHED,
-            published_at=Coalesce("published_at", Value(now, output_field=DateTimeField())),
-            updated_at=now,
-        )
-        content_changed()
-    return ids
-
-
-def explainers_unpublish(*, explainers: QuerySet[Explainer]) -> list[int]:
-    """Back to draft: readers no longer see them; the publication time is kept."""
-    with transaction.atomic():
-        ids = list(
-            explainers.exclude(status=Explainer.Status.DRAFT)
-            .select_for_update()
-            .values_list("pk", flat=True)
-        )
-        Explainer.objects.filter(pk__in=ids).update(
-            status=Explainer.Status.DRAFT, updated_at=timezone.now()
-        )
-        content_changed()
-    return ids
-
-
-def listing_move(*, item: Category | Explainer, offset: int) -> bool:
-    """Move a category among its siblings, or an explainer in its category's listing.
-
-    ``offset`` is -1 (up) or 1 (down). Positions are renumbered 0..n-1 on the way, so ties
-    left by imports or edits cannot make a move a no-op. Says whether anything moved.
-    """
-    if isinstance(item, Explainer):
-        siblings = Explainer.objects.filter(category_id=item.category_id).order_by("position", "pk")
-    else:
-        siblings = Category.objects.filter(parent_id=item.parent_id).order_by("position", "name")
-    with transaction.atomic():
-        ordered = list(siblings.select_for_update())
-        index = next(i for i, sibling in enumerate(ordered) if sibling.pk == item.pk)
-        target = index + offset
-        if not 0 <= target < len(ordered):
-            return False
-        ordered[index], ordered[target] = ordered[target], ordered[index]
-        for position, sibling in enumerate(ordered):
-            sibling.position = position
-        type(item).objects.bulk_update(ordered, ["position"])
-        content_changed()
-    return True
-
-
-ROLES = {
-    "Editors": [
-        "add_explainer", "change_explainer", "view_explainer", "publish_explainer",
-        "add_heroimage", "change_heroimage", "view_heroimage",
-        "add_series", "change_series", "view_series",
-        "change_category", "view_category",
-    ],
-    "Contributors": [
-        "add_explainer", "change_explainer", "view_explainer",
-        "add_heroimage", "change_heroimage", "view_heroimage",
-        "view_category", "view_series",
-    ],
-}  # fmt: skip
-
-
-def roles_setup() -> dict[str, list[str]]:
-    """Create or reset the editorial groups to exactly their permissions."""
-    wanted = {codename for codenames in ROLES.values() for codename in codenames}
-    permissions = {
-        permission.codename: permission
-        for permission in Permission.objects.filter(
-            content_type__app_label="explainers", codename__in=wanted
-        )
-    }
-    missing = wanted - set(permissions)
-    if missing:
-        raise ValueError(f"permissions missing (run migrate first): {', '.join(sorted(missing))}")
-    with transaction.atomic():
-        for name, codenames in ROLES.items():
-            group, _created = Group.objects.get_or_create(name=name)
-            group.permissions.set([permissions[codename] for codename in codenames])
-    return ROLES
