@@ -273,13 +273,13 @@ class Series(Versioned, TagBase):
 
     objects = NaturalKeyManager.from_queryset(SeriesQuerySet)()
 
-    def __str__(self):
-        return self.name
-
     class Meta:
         verbose_name = "series"
         verbose_name_plural = "series"
         ordering = ["name"]
+
+    def __str__(self):
+        return self.name
 
     def get_absolute_url(self):
         return fast_reverse("explainers:series", slug=self.slug)
