@@ -640,25 +640,30 @@ class ExplainerAdmin(EditorialSafetyMixin, ListingOrderMixin, CompareVersionAdmi
             raise PermissionDenied
         series = form.cleaned_data["series"] if "series" in form.fields else None
         notes = [explainer_save(explainer=obj, series=series, user=request.user)]
-        if step == "_submit_for_review":
-            explainer_submit(explainer=obj, user=request.user)
-            notes.append("Submitted for review: the editors have been told.")
-        elif step == "_publish_changes":
-            if explainer_publish_changes(explainer=obj, user=request.user):
-                notes.append("Published the changes: readers see them now.")
-        elif step == "_approve":
-            state = explainer_approve(explainer=obj, user=request.user)
-            notes.append(f"Approved: {state.label.lower()}.")
-        elif step == "_request_changes":
-            explainer_request_changes(
-                explainer=obj, user=request.user, comment=form.cleaned_data["review_note"]
-            )
-            notes.append("Changes requested: the author has been told.")
+        try:
+            notes.append(self._take_step(request, obj, step, form))
+        except ValidationError as refusal:
+            # The edits are saved; the step is not taken, and the editor is told why.
+            messages.error(request, f"Saved, but {' '.join(refusal.messages)}")
         obj.refresh_from_db()
         request.history_notes = [note for note in notes if note]
         for note in request.history_notes:
             messages.info(request, note)
         self.after_save(request, obj, form)
+
+    def _take_step(self, request, explainer, step, form) -> str:
+        """The workflow step a button asked for, after the save; returns what happened."""
+        if step == "_submit_for_review":
+            return explainer_submit(explainer=explainer, user=request.user)
+        if step == "_publish_changes":
+            return explainer_publish_changes(explainer=explainer, user=request.user)
+        if step == "_approve":
+            return explainer_approve(explainer=explainer, user=request.user)
+        if step == "_request_changes":
+            return explainer_request_changes(
+                explainer=explainer, user=request.user, comment=form.cleaned_data["review_note"]
+            )
+        return ""
 
     def save_related(self, request, form, formsets, change):
         # Series are saved by services.publishing (into the pending version when live).

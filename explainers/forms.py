@@ -258,6 +258,8 @@ class ExplainerAdminForm(StaleSafeForm):
             cleaned["reading_time"] = Explainer.estimated_reading_time(body)
         if cleaned.get("status") == Explainer.Status.PUBLISHED and not cleaned.get("published_at"):
             cleaned["published_at"] = timezone.now()
+        if "_request_changes" in self.data and not cleaned.get("review_note", "").strip():
+            self.add_error("review_note", "Say what should change: the author reads this.")
         return cleaned
 
     def _reading_time_was_counted(self) -> bool:

@@ -143,6 +143,18 @@ def revision_record(*, record: models.Model, user, comment: str) -> None:
         reversion.add_to_revision(record)
 
 
+def revisions_record_baseline(*, records, comment: str) -> int:
+    """A first revision of each record, by nobody, so the first edit can be compared and
+    undone. Returns how many were recorded."""
+    count = 0
+    with reversion.create_revision():
+        reversion.set_comment(comment)
+        for record in records:
+            reversion.add_to_revision(record)
+            count += 1
+    return count
+
+
 def record_saved(*, record: models.Model, user) -> None:
     """Count the version up and name who saved; the caller saves the record."""
     record.version = (record.version or 0) + 1

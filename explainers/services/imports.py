@@ -14,6 +14,7 @@ from ..cache import content_changed
 from ..images import PLACEHOLDER_SIZE, draw_missing_placeholder, placeholder_name
 from ..listings import Listing, ListingError, PlannedCategory, merge_listings
 from ..models import Category, Explainer, HeroImage, Series, SeriesItem
+from .editing import revisions_record_baseline
 
 BATCH_SIZE = 500
 # Placeholder heroes get keys derived from their explainer's slug, so that an import and the
@@ -56,10 +57,14 @@ def listings_import(
     try:
         with transaction.atomic():
             categories = _place_categories(plan.categories, parent, report)
-            _write_explainers(plan.explainers, categories, report, written_files, dry_run)
+            written = _write_explainers(plan.explainers, categories, report, written_files, dry_run)
             if dry_run:
                 transaction.set_rollback(True)
             else:
+                revisions_record_baseline(
+                    records=Explainer.objects.filter(pk__in=[e.pk for e in written]),
+                    comment="Imported from the listings.",
+                )
                 content_changed()
     except BaseException:
         for name in written_files:
@@ -232,6 +237,7 @@ def _write_explainers(planned_explainers, categories, report, written_files, dry
         for name in sorted(placeholder_files):
             if draw_missing_placeholder(name):
                 written_files.append(name)
+    return new_explainers + changed_explainers
 
 
 def _series_by_name(names: set[str]) -> dict[str, Series]:

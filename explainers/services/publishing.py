@@ -60,7 +60,7 @@ def explainer_save(*, explainer: Explainer, series: list[str] | None, user) -> s
             _copy_publication_fields(explainer, row)
             if content == row.content():
                 row.pending = row.pending_by = row.pending_at = None
-                note = "No changes wait for publishing."
+                note = ""
             else:
                 row.pending, row.pending_by, row.pending_at = content, user, timezone.now()
                 note = "Saved as pending changes: readers still see the published version."
@@ -82,20 +82,21 @@ def _write_content(row: Explainer, content: dict) -> None:
     row.series.set(content["series"])
 
 
-def explainer_publish_changes(*, explainer: Explainer, user) -> bool:
-    """Make a live explainer's pending version what readers see. Says whether there was one."""
+def explainer_publish_changes(*, explainer: Explainer, user) -> str:
+    """Make a live explainer's pending version what readers see; returns what happened."""
     with transaction.atomic():
         row = Explainer.objects.select_for_update().get(pk=explainer.pk)
         if not can_publish(user):
             raise PermissionDenied("Only editors publish changes.")
         if row.pending is None:
-            return False
+            return "There were no pending changes to publish."
         _apply_pending(row, user)
         row.review = ""
         row.save()
         content_changed()
-        revision_record(record=row, user=user, comment="Published the pending changes.")
-    return True
+        comment = "Published the pending changes."
+        revision_record(record=row, user=user, comment=comment)
+    return comment
 
 
 def _apply_pending(row: Explainer, user) -> None:
@@ -107,7 +108,7 @@ def _apply_pending(row: Explainer, user) -> None:
 # The review workflow
 
 
-def explainer_submit(*, explainer: Explainer, user) -> None:
+def explainer_submit(*, explainer: Explainer, user) -> str:
     """Hand a draft, or a live explainer's pending version, to the editors."""
     with transaction.atomic():
         row = Explainer.objects.select_for_update().get(pk=explainer.pk)
@@ -121,13 +122,15 @@ def explainer_submit(*, explainer: Explainer, user) -> None:
         row.review_updated_at = timezone.now()
         record_saved(record=row, user=user)
         row.save()
-        revision_record(record=row, user=user, comment="Submitted for review.")
+        comment = "Submitted for review."
+        revision_record(record=row, user=user, comment=comment)
         _notify_editors(row, user)
+    return comment
 
 
-def explainer_approve(*, explainer: Explainer, user) -> State:
+def explainer_approve(*, explainer: Explainer, user) -> str:
     """Approve what is in review: publish it now, or on its publication time if that is to
-    come (scheduled). Returns the state readers' side is in afterwards."""
+    come (scheduled). Returns what happened, as History says it."""
     with transaction.atomic():
         row = Explainer.objects.select_for_update().get(pk=explainer.pk)
         if not can_publish(user):
@@ -151,10 +154,10 @@ def explainer_approve(*, explainer: Explainer, user) -> State:
         )
         revision_record(record=row, user=user, comment=comment)
         _notify_author(row, user, "emails/review_approved.txt", state=state, when=when)
-    return state
+    return comment
 
 
-def explainer_request_changes(*, explainer: Explainer, user, comment: str) -> None:
+def explainer_request_changes(*, explainer: Explainer, user, comment: str) -> str:
     """Send the work back to its author with what to change; readers' side is untouched."""
     comment = comment.strip()
     if not comment:
@@ -173,8 +176,10 @@ def explainer_request_changes(*, explainer: Explainer, user, comment: str) -> No
         row.review_updated_at = timezone.now()
         record_saved(record=row, user=user)
         row.save()
-        revision_record(record=row, user=user, comment=f"Changes requested: {comment}")
+        note = f"Changes requested: {comment}"
+        revision_record(record=row, user=user, comment=note)
         _notify_author(row, user, "emails/review_changes_requested.txt", comment=comment)
+    return note
 
 
 def _notify_editors(explainer: Explainer, submitter) -> None:
