@@ -1,0 +1,555 @@
+"""Editorial safety in a real browser: two editors on one explainer, and nobody's work lost.
+
+Two editors, Dana and Ben, sign in through the admin's login form, each in a browser context
+of their own, and work on the same explainer the way people do: one saves while the other's
+form is still open. The tests check what each of them sees and what the database keeps:
+
+- a stale save of other fields is merged, and the saver is told whose save it merged with;
+- a stale save of the same field is refused with a conflict table, the user's input kept,
+  and the next save applies the version they chose (readers of a live explainer meanwhile
+  keep the published text until an editor clicks "Publish changes");
+- a stale form cannot undo a publish, an unpublish or a move made from the changelist;
+- presence: each sees that the other has the form open, and the entry goes when one leaves
+  (at once, by the page's beacon) or stops sending heartbeats (after the timeout);
+- unsaved input raises the browser's "leave this page?" prompt, is autosaved to a scratch
+  copy of the user's own, and can be restored when the form is opened again;
+- axe-core finds no serious or critical violation on the editorial dashboard, a change form
+  with its notices, or the conflict page.
+
+Intervals are shortened with the ``settings`` fixture (the live server runs in this process).
+Chromium, the skip-or-fail rule and axe come from tests/test_browser.py; signing in and the
+screenshots from tests/test_admin_browser.py. Screenshots land in test-artifacts/admin-*.png.
+"""
+
+import io
+import re
+import time
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from explainers.models import Explainer, ScratchCopy, State
+from explainers.services.editing import scratch_copy_save
+from tests.helpers import make_category, make_explainer
+from tests.test_admin import make_user
+from tests.test_admin_browser import (  # noqa: F401  (the fixture sign_in)
+    assert_no_console_errors,
+    screenshot,
+    sign_in,
+)
+from tests.test_browser import (  # noqa: F401  (the fixtures browser, open_page, axe_script)
+    axe_script,
+    browser,
+    describe,
+    open_page,
+    serious_axe_violations,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+EXPLAINERS = "/admin/explainers/explainer/"
+ORIGINAL_TITLE = "What is attention?"
+ORIGINAL_EXCERPT = "How a model weighs the tokens it reads."
+DANAS_TITLE = "Attention, explained by Dana"
+BENS_TITLE = "Attention, explained by Ben"
+BENS_EXCERPT = "Ben's standfirst: what attention weighs, and why."
+CLOCK = r"\d\d:\d\d"
+
+
+@pytest.fixture(autouse=True)
+def roles(browser):  # noqa: F811  (a fixture parameter, not a redefinition)
+    # After browser, which allows ORM calls next to Playwright's running event loop.
+    call_command("setup_roles", stdout=io.StringIO())
+
+
+@pytest.fixture(autouse=True)
+def short_intervals(settings):
+    """Autosave and presence in seconds, not tens of seconds, so that the tests stay quick."""
+    settings.AUTOSAVE_SECONDS = 1
+    settings.PRESENCE_HEARTBEAT_SECONDS = 1
+    settings.PRESENCE_TIMEOUT_SECONDS = 3
+    return settings
+
+
+@pytest.fixture
+def category(roles):
+    return make_category("LLM Foundations", parent=make_category("AI Principles"))
+
+
+@pytest.fixture
+def dana(roles):
+    return make_user("dana", "Editors", first_name="Dana")
+
+
+@pytest.fixture
+def ben(roles):
+    return make_user("ben", "Editors", first_name="Ben")
+
+
+def draft(category, **fields):
+    fields.setdefault("excerpt", ORIGINAL_EXCERPT)
+    return make_explainer(
+        category, ORIGINAL_TITLE, status=Explainer.Status.DRAFT, published_at=None, **fields
+    )
+
+
+def live(category, title=ORIGINAL_TITLE, **fields):
+    fields.setdefault("excerpt", ORIGINAL_EXCERPT)
+    return make_explainer(category, title, **fields)
+
+
+def open_form(page, explainer):
+    """Open the explainer's change form in this page; return the page."""
+    response = page.goto(f"{visit_origin(page)}{explainer.get_admin_url()}")
+    assert response is not None and response.status == 200, response
+    expect(page.locator("#id_title")).to_be_visible()
+    return page
+
+
+def visit_origin(page):
+    return re.match(r"https?://[^/]+", page.url).group(0)
+
+
+def save(page):
+    page.locator("input[name=_save]").click()
+
+
+def expect_saved(page, explainer_title):
+    expect(page.locator(".messagelist .success")).to_contain_text(
+        f"“{explainer_title}” was changed successfully"
+    )
+
+
+def run_bulk_action(visit, explainer, action):
+    """From the changelist, select ``explainer`` and run ``action`` with the Go button."""
+    page = visit.page
+    page.goto(f"{visit_origin(page)}{EXPLAINERS}")
+    page.locator(f"input[name=_selected_action][value='{explainer.pk}']").check()
+    page.locator("select[name=action]").select_option(action)
+    page.locator("button[name=index]").click()
+    return page
+
+
+def reader_status(browser, url):  # noqa: F811
+    """The HTTP status a reader (a fresh browser, not signed in) gets for ``url``."""
+    context = browser.new_context()
+    try:
+        response = context.new_page().goto(url)
+        assert response is not None
+        return response.status
+    finally:
+        context.close()
+
+
+def reader_headline(browser, url):  # noqa: F811
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        response = page.goto(url)
+        assert response is not None and response.status == 200, response
+        return page.locator("h1").inner_text()
+    finally:
+        context.close()
+
+
+def assert_accessible(page, axe_script, what):  # noqa: F811
+    violations = serious_axe_violations(page, axe_script)
+    assert violations == [], f"axe-core found serious or critical violations on {what}:\n" + (
+        describe(violations)
+    )
+
+
+def record_dialogs(page):
+    dialogs = []
+
+    def on_dialog(dialog):
+        dialogs.append(dialog.type)
+        dialog.accept()
+
+    page.on("dialog", on_dialog)
+    return dialogs
+
+
+# Lost updates
+
+
+def test_a_stale_save_of_other_fields_is_merged_and_says_so(category, dana, ben, sign_in):  # noqa: F811
+    explainer = draft(category)
+    as_dana, as_ben = sign_in(dana), sign_in(ben)
+    danas_form = open_form(as_dana.page, explainer)
+    bens_form = open_form(as_ben.page, explainer)
+
+    danas_form.locator("#id_title").fill(DANAS_TITLE)
+    save(danas_form)
+    expect_saved(danas_form, DANAS_TITLE)
+
+    # Ben's form still shows the title as it was; he changes only the excerpt.
+    expect(bens_form.locator("#id_title")).to_have_value(ORIGINAL_TITLE)
+    bens_form.locator("#id_excerpt").fill(BENS_EXCERPT)
+    save(bens_form)
+    expect(bens_form.locator(".messagelist .info")).to_have_text(
+        re.compile(rf"^Merged with Dana's save of {CLOCK}: they changed the title\.$")
+    )
+    expect_saved(bens_form, DANAS_TITLE)
+
+    explainer.refresh_from_db()
+    assert (explainer.title, explainer.excerpt) == (DANAS_TITLE, BENS_EXCERPT)
+    assert explainer.pending is None  # a draft saves straight to its row
+    assert_no_console_errors(as_dana)
+    assert_no_console_errors(as_ben)
+
+
+@pytest.mark.parametrize("choice", ["mine", "theirs"], ids=["keeping_mine", "taking_theirs"])
+def test_a_stale_save_of_the_same_field_shows_both_versions_and_saves_the_chosen_one(
+    category,
+    dana,
+    ben,
+    sign_in,
+    browser,
+    axe_script,
+    live_server,
+    choice,  # noqa: F811
+):
+    explainer = live(category)
+    public_url = live_server.url + explainer.get_absolute_url()
+    as_dana, as_ben = sign_in(dana), sign_in(ben)
+    danas_form = open_form(as_dana.page, explainer)
+    bens_form = open_form(as_ben.page, explainer)
+
+    danas_form.locator("#id_title").fill(DANAS_TITLE)
+    save(danas_form)
+    expect(danas_form.locator(".messagelist")).to_contain_text(
+        "Saved as pending changes: readers still see the published version."
+    )
+
+    bens_form.locator("#id_title").fill(BENS_TITLE)
+    bens_form.locator("#id_excerpt").fill(BENS_EXCERPT)
+    save(bens_form)
+
+    # Refused: both versions side by side, Ben's own input still in the form.
+    expect(bens_form.locator(".errornote")).to_contain_text(
+        "Dana at"  # "Dana at HH:MM saved changes to the same fields … (title)"
+    )
+    expect(bens_form.locator(".errornote")).to_contain_text("nothing was saved")
+    conflict = bens_form.locator("section.conflict")
+    expect(conflict).to_be_visible()
+    rows = conflict.locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.locator("th")).to_have_text("Title")
+    expect(rows.locator("td").nth(0)).to_have_text(BENS_TITLE)
+    expect(rows.locator("td").nth(1)).to_have_text(DANAS_TITLE)
+    expect(bens_form.locator("input[name=conflict_choice_title][value=mine]")).to_be_checked()
+    expect(bens_form.locator("#id_title")).to_have_value(BENS_TITLE)
+    expect(bens_form.locator("#id_excerpt")).to_have_value(BENS_EXCERPT)
+    explainer.refresh_from_db()
+    assert explainer.pending["title"] == DANAS_TITLE
+    assert explainer.pending["excerpt"] == ORIGINAL_EXCERPT
+    screenshot(bens_form, f"editorial-conflict-{choice}")
+    assert_accessible(bens_form, axe_script, "the conflict page")
+
+    bens_form.locator(f"input[name=conflict_choice_title][value={choice}]").check()
+    save(bens_form)
+    chosen = BENS_TITLE if choice == "mine" else DANAS_TITLE
+    expect(bens_form.locator(".messagelist")).to_contain_text("Saved as pending changes")
+    expect(bens_form.locator("section.conflict")).to_have_count(0)
+
+    explainer.refresh_from_db()
+    assert (explainer.pending["title"], explainer.pending["excerpt"]) == (chosen, BENS_EXCERPT)
+    # Readers still get the published version, until an editor publishes the changes.
+    assert explainer.title == ORIGINAL_TITLE
+    assert reader_headline(browser, public_url) == ORIGINAL_TITLE
+
+    open_form(as_ben.page, explainer)
+    expect(bens_form.locator("#id_title")).to_have_value(chosen)
+    bens_form.get_by_role("button", name="Publish changes").click()
+    expect(bens_form.locator(".messagelist")).to_contain_text(
+        "Published the changes: readers see them now."
+    )
+    explainer.refresh_from_db()
+    assert (explainer.title, explainer.excerpt, explainer.pending) == (chosen, BENS_EXCERPT, None)
+    assert reader_headline(browser, public_url) == chosen
+    assert_no_console_errors(as_dana)
+    assert_no_console_errors(as_ben)
+
+
+# A stale form against the changelist's publish, unpublish and move
+
+
+def test_a_stale_form_does_not_take_back_a_publish_made_from_the_changelist(
+    category,
+    dana,
+    ben,
+    sign_in,
+    browser,
+    live_server,  # noqa: F811
+):
+    explainer = draft(category)
+    public_url = live_server.url + explainer.get_absolute_url()
+    as_dana, as_ben = sign_in(dana), sign_in(ben)
+    danas_form = open_form(as_dana.page, explainer)
+    expect(danas_form.locator("#id_status")).to_have_value(Explainer.Status.DRAFT)
+
+    changelist = run_bulk_action(as_ben, explainer, "publish_selected")
+    expect(changelist.locator(".messagelist .success")).to_have_text("Published 1 explainer.")
+    assert reader_status(browser, public_url) == 200
+
+    danas_form.locator("#id_excerpt").fill(BENS_EXCERPT)
+    save(danas_form)
+    expect(danas_form.locator(".messagelist .info").first).to_contain_text(
+        "Merged with Ben's save of"
+    )
+
+    explainer.refresh_from_db()
+    assert explainer.is_published(), (explainer.status, explainer.published_at)
+    assert explainer.pending["excerpt"] == BENS_EXCERPT  # live now: the edit waits
+    assert reader_status(browser, public_url) == 200
+    assert_no_console_errors(as_dana)
+    assert_no_console_errors(as_ben)
+
+
+def test_a_stale_form_does_not_take_back_an_unpublish_made_from_the_changelist(
+    category,
+    dana,
+    ben,
+    sign_in,
+    browser,
+    live_server,  # noqa: F811
+):
+    explainer = live(category)
+    public_url = live_server.url + explainer.get_absolute_url()
+    assert reader_status(browser, public_url) == 200
+    as_dana, as_ben = sign_in(dana), sign_in(ben)
+    danas_form = open_form(as_dana.page, explainer)
+    expect(danas_form.locator("#id_status")).to_have_value(Explainer.Status.PUBLISHED)
+
+    changelist = run_bulk_action(as_ben, explainer, "unpublish_selected")
+    expect(changelist.locator(".messagelist .success")).to_have_text("Unpublished 1 explainer.")
+    assert reader_status(browser, public_url) == 404
+
+    danas_form.locator("#id_excerpt").fill(BENS_EXCERPT)
+    save(danas_form)
+    expect(danas_form.locator(".messagelist .info").first).to_contain_text(
+        "Merged with Ben's save of"
+    )
+
+    explainer.refresh_from_db()
+    assert explainer.status == Explainer.Status.DRAFT and not explainer.is_published()
+    assert explainer.excerpt == BENS_EXCERPT and explainer.pending is None
+    assert reader_status(browser, public_url) == 404
+    assert_no_console_errors(as_dana)
+    assert_no_console_errors(as_ben)
+
+
+def test_a_stale_form_does_not_take_back_a_move_made_from_the_changelist(
+    category,
+    dana,
+    ben,
+    sign_in,  # noqa: F811
+):
+    first = live(category, "First in the listing", position=0)
+    second = live(category, "Second in the listing", position=1)
+    as_dana, as_ben = sign_in(dana), sign_in(ben)
+    danas_form = open_form(as_dana.page, first)
+    expect(danas_form.locator("#id_position")).to_have_value("0")
+
+    changelist = as_ben.page
+    changelist.goto(f"{visit_origin(changelist)}{EXPLAINERS}")
+    changelist.get_by_role("button", name="Move “First in the listing” down").click()
+    expect(changelist.locator(".messagelist .success")).to_have_text(
+        "Moved “First in the listing” down."
+    )
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.position, second.position) == (1, 0)
+
+    danas_form.locator("#id_excerpt").fill(BENS_EXCERPT)
+    save(danas_form)
+    expect(danas_form.locator(".messagelist .info").first).to_contain_text(
+        "Merged with Ben's save of"
+    )
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.position, second.position) == (1, 0)
+    assert first.pending["excerpt"] == BENS_EXCERPT
+    assert_no_console_errors(as_dana)
+    assert_no_console_errors(as_ben)
+
+
+# Presence
+
+
+def test_editors_see_who_else_has_the_form_open_until_they_leave(
+    category,
+    dana,
+    ben,
+    sign_in,
+    settings,  # noqa: F811
+):
+    # A long timeout: Ben's entry can only go this quickly because his page said it left.
+    settings.PRESENCE_TIMEOUT_SECONDS = 60
+    explainer = live(category)
+    as_dana, as_ben = sign_in(dana), sign_in(ben)
+    danas_form = open_form(as_dana.page, explainer)
+    bens_form = open_form(as_ben.page, explainer)
+
+    danas_presence = danas_form.locator("#presence")
+    bens_presence = bens_form.locator("#presence")
+    expect(danas_presence).to_be_visible(timeout=5_000)
+    expect(danas_presence).to_have_text(re.compile(rf"^Also editing: Ben, since {CLOCK}\. "))
+    expect(bens_presence).to_have_text(re.compile(rf"^Also editing: Dana, since {CLOCK}\. "))
+    expect(danas_presence).to_have_attribute("role", "status")
+
+    bens_form.goto(f"{visit_origin(bens_form)}/admin/")
+    expect(danas_presence).to_be_hidden(timeout=5_000)
+    expect(danas_presence).not_to_contain_text("Ben")
+    assert_no_console_errors(as_dana)
+    assert_no_console_errors(as_ben)
+
+
+def test_an_editor_whose_browser_goes_quiet_drops_out_of_presence_after_the_timeout(
+    category,
+    dana,
+    ben,
+    sign_in,
+    settings,  # noqa: F811
+):
+    explainer = live(category)
+    as_dana, as_ben = sign_in(dana), sign_in(ben)
+    danas_form = open_form(as_dana.page, explainer)
+    bens_form = open_form(as_ben.page, explainer)
+    danas_presence = danas_form.locator("#presence")
+    expect(danas_presence).to_contain_text("Also editing: Ben", timeout=5_000)
+
+    # Ben's heartbeats stop reaching the server (a closed laptop), with his page still open.
+    bens_form.context.route("**/presence/", lambda route: route.abort())
+    quiet_since = time.monotonic()
+    expect(danas_presence).to_be_hidden(timeout=(settings.PRESENCE_TIMEOUT_SECONDS + 4) * 1000)
+    assert time.monotonic() - quiet_since >= settings.PRESENCE_TIMEOUT_SECONDS - 1.5
+    assert_no_console_errors(as_dana)
+
+
+# Unsaved changes
+
+
+def test_unsaved_input_warns_before_leaving_and_can_be_restored_from_autosave(
+    category,
+    dana,
+    sign_in,  # noqa: F811
+):
+    explainer = draft(category, body="The original body.")
+    typed = "Attention weighs every token against every other."
+    as_dana = sign_in(dana)
+    form = open_form(as_dana.page, explainer)
+    context = form.context
+    origin = visit_origin(form)
+
+    body = form.locator("#id_body")
+    body.click()
+    body.press("ControlOrMeta+a")
+    body.press_sequentially(typed)
+    expect(form.locator("#autosave-status")).to_contain_text(
+        "Unsaved changes kept as a draft copy", timeout=10_000
+    )
+    copy = ScratchCopy.objects.get(user=dana, object_id=str(explainer.pk))
+    assert copy.data["body"] == [typed]
+    explainer.refresh_from_db()
+    assert explainer.body == "The original body."  # autosave never touches the explainer
+
+    dialogs = record_dialogs(form)
+    with form.expect_event("close"):
+        form.close(run_before_unload=True)
+    assert dialogs == ["beforeunload"]
+
+    form = context.new_page()
+    dialogs = record_dialogs(form)
+    form.goto(f"{origin}{explainer.get_admin_url()}")
+    notice = form.locator(".editing-notice.scratch")
+    expect(notice).to_be_visible()
+    expect(notice.get_by_role("button", name="Discard")).to_be_visible()
+    notice.get_by_role("link", name="Restore your unsaved changes").click()
+    expect(form).to_have_url(re.compile(r"\?restore=scratch$"))
+    expect(form.locator("#id_body")).to_have_value(typed)
+    expect(form.locator(".editing-notice.scratch")).to_have_count(0)
+    explainer.refresh_from_db()
+    assert explainer.body == "The original body."
+
+    # Saving is no "leaving": no prompt, the text is saved and the scratch copy goes.
+    form.locator("#id_excerpt").fill(BENS_EXCERPT)
+    save(form)
+    expect_saved(form, ORIGINAL_TITLE)
+    explainer.refresh_from_db()
+    assert (explainer.body, explainer.excerpt) == (typed, BENS_EXCERPT)
+    assert not ScratchCopy.objects.filter(user=dana).exists()
+
+    open_form(form, explainer)
+    expect(form.locator(".editing-notice.scratch")).to_have_count(0)
+    with form.expect_event("close"):
+        form.close(run_before_unload=True)
+    assert dialogs == []
+
+
+# Accessibility
+
+
+def test_the_editorial_dashboard_has_no_serious_accessibility_violation(
+    category,
+    dana,
+    ben,
+    sign_in,
+    axe_script,  # noqa: F811
+):
+    draft(category, owner=dana, slug="danas-draft")
+    live(category, "Published last week", slug="published-last-week")
+    live(
+        category,
+        "Waiting for Dana",
+        review=State.IN_REVIEW,
+        submitted_by=ben,
+        review_updated_at=timezone.now(),
+    )
+    as_dana = sign_in(dana)
+    page = as_dana.page  # signing in lands on the dashboard
+
+    panels = page.locator("section.dashboard-panel")
+    expect(panels.locator("h2")).to_contain_text(
+        ["Awaiting your review", "Your drafts", "Recently published"]
+    )
+    expect(panels.filter(has_text="Awaiting your review")).to_contain_text("Waiting for Dana")
+    expect(panels.filter(has_text="Your drafts")).to_contain_text(ORIGINAL_TITLE)
+    expect(panels.filter(has_text="Recently published")).to_contain_text("Published last week")
+    screenshot(page, "editorial-dashboard")
+    assert_accessible(page, axe_script, "the editorial dashboard")
+    assert_no_console_errors(as_dana)
+
+
+def test_a_change_form_with_its_notices_has_no_serious_accessibility_violation(
+    category,
+    dana,
+    ben,
+    sign_in,
+    axe_script,  # noqa: F811
+):
+    explainer = live(category)
+    pending = explainer.content()
+    pending["title"] = BENS_TITLE
+    Explainer.objects.filter(pk=explainer.pk).update(
+        pending=pending, pending_by=ben, pending_at=timezone.now()
+    )
+    scratch_copy_save(
+        user=dana, model=Explainer, object_id=explainer.pk, data={"body": ["Half a thought"]}
+    )
+    as_dana, as_ben = sign_in(dana), sign_in(ben)
+    open_form(as_ben.page, explainer)
+    page = open_form(as_dana.page, explainer)
+
+    # Every notice of ours is on the page: pending changes, the scratch copy, presence.
+    expect(page.locator(".editing-notice.pending")).to_contain_text("Pending changes")
+    expect(page.locator(".editing-notice.scratch")).to_be_visible()
+    expect(page.locator("#presence")).to_contain_text("Also editing: Ben", timeout=5_000)
+    expect(page.locator("#id_title")).to_have_value(BENS_TITLE)
+    screenshot(page, "editorial-change-form")
+    assert_accessible(page, axe_script, "the explainer change form")
+    assert_no_console_errors(as_dana)
