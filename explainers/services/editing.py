@@ -48,7 +48,8 @@ def canonical(value):
     if isinstance(value, File):  # a prepared upload
         return f"upload:{value.name}:{value.size}"
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
+        # Forms show whole seconds; the database keeps microseconds.
+        return value.astimezone(UTC).replace(microsecond=0).isoformat()
     if isinstance(value, str):
         # Browsers send textareas with CRLF; forms strip what they read.
         return value.replace("\r\n", "\n").strip()
@@ -112,7 +113,7 @@ def saved_by_line(record, fields: list[str]) -> str:
     """ "Merged with Dana's save of 10:42: they changed the title." """
     who = _person(record.changed_by)
     when = date_format(timezone.localtime(_saved_at(record)), "H:i")
-    return f"Merged with {who}'s save of {when}: they changed {get_text_list(fields, 'and')}."
+    return f"Merged with {who}'s save of {when}: they changed the {get_text_list(fields, 'and')}."
 
 
 def saved_by(record) -> str:
