@@ -195,13 +195,6 @@ def scratch_copy_discard(*, user, model: type[models.Model], object_id) -> None:
     ScratchCopy.objects.filter(user=user, **_form_key(model, object_id)).delete()
 
 
-def scratch_copies_purge() -> int:
-    """Delete every scratch copy older than the limit; say how many went."""
-    oldest = timezone.now() - timedelta(days=settings.SCRATCH_COPY_DAYS)
-    deleted, _by_model = ScratchCopy.objects.filter(saved_at__lt=oldest).delete()
-    return deleted
-
-
 # Presence: who has a form open, kept in the shared cache so every web machine sees it.
 
 
