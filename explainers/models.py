@@ -24,19 +24,25 @@ WORDS_PER_MINUTE = 230
 RESERVED_TOP_LEVEL_SLUGS = {"admin", "images", "media", "search", "series", "static", "feeds"}
 
 
-class Versioned(models.Model):
-    """A record whose every change counts up ``version``, so a form loaded from an older one
-    can tell that someone saved in between (see services.editing)."""
-
-    version = models.PositiveIntegerField(default=1, editable=False)
-    changed_by = models.ForeignKey(
+def user_reference(**options):
+    """Who did something; empty once that account is deleted (the record stays)."""
+    return models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         editable=False,
         on_delete=models.SET_NULL,
-        related_name="+",
+        related_name=options.pop("related_name", "+"),
+        **options,
     )
+
+
+class Versioned(models.Model):
+    """A record whose every change counts up ``version``, so a form loaded from an older one
+    can tell that someone saved in between (see services.editing)."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    changed_by = user_reference()
 
     class Meta:
         abstract = True
@@ -475,45 +481,18 @@ class Explainer(Versioned, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     position = models.PositiveIntegerField(default=0, help_text="Order in its category's listing.")
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        editable=False,
-        on_delete=models.SET_NULL,
-        related_name="owned_explainers",
-        help_text="Who created it; imported explainers have none.",
+    owner = user_reference(
+        related_name="owned_explainers", help_text="Who created it; imported explainers have none."
     )
     review = models.CharField(max_length=20, choices=REVIEW_STATES, blank=True, default="")
     review_comment = models.TextField(blank=True, editable=False)
-    review_comment_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        editable=False,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        editable=False,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    review_comment_by = user_reference()
+    submitted_by = user_reference()
     review_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Saved edits of a live explainer that readers do not see until an editor publishes
     # them: CONTENT_FIELDS by attribute name (category_id, hero_id) plus "series".
     pending = models.JSONField(null=True, blank=True, editable=False)
-    pending_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        editable=False,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    pending_by = user_reference()
     pending_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     series = TaggableManager(through=SeriesItem, blank=True, verbose_name="series")

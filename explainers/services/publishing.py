@@ -233,40 +233,35 @@ def explainers_publish(
     Rows changed since the list was loaded (``loaded_versions``: id → version) are left
     alone and named in ``stale``.
     """
-    now = timezone.now()
-    with transaction.atomic():
-        result = _fresh_rows(explainers.drafts(), loaded_versions)
-        rows = Explainer.objects.filter(pk__in=result.changed)
-        for row in rows.filter(pending__isnull=False):
-            # A draft has no pending version; one left from before it went back is folded in.
-            _apply_pending(row, user)
-            row.save()
-        rows.update(
-            status=Explainer.Status.PUBLISHED,
-            published_at=Coalesce("published_at", Value(now, output_field=DateTimeField())),
-            review="",
-            updated_at=now,
-            version=F("version") + 1,
-            changed_by=user,
-        )
-        content_changed()
-    return result
+    now = Value(timezone.now(), output_field=DateTimeField())
+    return _bulk_change(
+        explainers.drafts(),
+        user,
+        loaded_versions,
+        status=Explainer.Status.PUBLISHED,
+        published_at=Coalesce("published_at", now),
+        review="",
+    )
 
 
 def explainers_unpublish(
     *, explainers: QuerySet[Explainer], user, loaded_versions: dict[int, int] | None = None
 ) -> BulkResult:
     """Back to draft: readers no longer see them. A pending version becomes the draft."""
-    now = timezone.now()
+    return _bulk_change(explainers.live(), user, loaded_versions, status=Explainer.Status.DRAFT)
+
+
+def _bulk_change(explainers, user, loaded_versions, **changes) -> BulkResult:
     with transaction.atomic():
-        result = _fresh_rows(explainers.live(), loaded_versions)
+        result = _fresh_rows(explainers, loaded_versions)
         rows = Explainer.objects.filter(pk__in=result.changed)
         for row in rows.filter(pending__isnull=False):
+            # Only live explainers have pending versions; going back to draft folds it in.
             _apply_pending(row, user)
             row.save()
         rows.update(
-            status=Explainer.Status.DRAFT,
-            updated_at=now,
+            **changes,
+            updated_at=timezone.now(),
             version=F("version") + 1,
             changed_by=user,
         )
