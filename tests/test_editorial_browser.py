@@ -16,7 +16,12 @@ form is still open. The tests check what each of them sees and what the database
 - axe-core finds no serious or critical violation on the editorial dashboard, a change form
   with its notices, or the conflict page.
 
-Intervals are shortened with the ``settings`` fixture (the live server runs in this process).
+The live server runs in this process, so the ``settings`` fixture sets its intervals: a second
+for autosave and heartbeats, three for presence to expire, in the tests of them; elsewhere
+autosave and heartbeats are off, so that no background request races the test's own (see
+LiveRequests for why that matters with SQLite in memory). Axe findings in Django's own admin
+markup are ignored element by element, each named in DJANGO_ADMIN_MARKUP.
+
 Chromium, the skip-or-fail rule and axe come from tests/test_browser.py; signing in and the
 screenshots from tests/test_admin_browser.py. Screenshots land in test-artifacts/admin-*.png.
 """
@@ -26,10 +31,12 @@ screenshots from tests/test_admin_browser.py. Screenshots land in test-artifacts
 
 import io
 import re
+import threading
 import time
 
 import pytest
 from django.core.management import call_command
+from django.core.signals import request_finished, request_started
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -58,6 +65,7 @@ ORIGINAL_EXCERPT = "How a model weighs the tokens it reads."
 DANAS_TITLE = "Attention, explained by Dana"
 BENS_TITLE = "Attention, explained by Ben"
 BENS_EXCERPT = "Ben's standfirst: what attention weighs, and why."
+DANAS_EXCERPT = "Dana's standfirst: attention, one token at a time."
 CLOCK = r"\d\d:\d\d"
 
 
@@ -67,13 +75,77 @@ def roles(browser):
     call_command("setup_roles", stdout=io.StringIO())
 
 
+class LiveRequests:
+    """How many requests the live server (a thread of this process) is answering.
+
+    For SQLite in memory, Django's live server hands one shared database connection to every
+    request thread and to the tests' own thread; two of them using it at once can fail with
+    "database table is locked". So the tests read the database only once the server is quiet,
+    and teardown (which empties the tables) waits for it too.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.last_change = time.monotonic()
+
+    def started(self, **kwargs):
+        with self.lock:
+            self.in_flight += 1
+            self.last_change = time.monotonic()
+
+    def finished(self, **kwargs):
+        with self.lock:
+            self.in_flight -= 1
+            self.last_change = time.monotonic()
+
+    def wait_until_quiet(self, quiet=0.2, timeout=10):
+        """Until no request has been open for ``quiet`` seconds (a straggler may follow)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if self.in_flight <= 0 and time.monotonic() - self.last_change >= quiet:
+                    return
+            assert time.monotonic() < deadline, f"{self.in_flight} requests never finished"
+            time.sleep(0.02)
+
+
+LIVE_REQUESTS = LiveRequests()
+
+
 @pytest.fixture(autouse=True)
+def quiet_server_at_teardown():
+    """Set up before the browser contexts, so torn down after they close: the tables are
+    emptied only once the server has answered the pages' last heartbeats and beacons."""
+    request_started.connect(LIVE_REQUESTS.started)
+    request_finished.connect(LIVE_REQUESTS.finished)
+    yield
+    LIVE_REQUESTS.wait_until_quiet()
+    request_started.disconnect(LIVE_REQUESTS.started)
+    request_finished.disconnect(LIVE_REQUESTS.finished)
+
+
+def fresh(record):
+    """``record`` as the database has it now, read once the live server is quiet."""
+    LIVE_REQUESTS.wait_until_quiet()
+    record.refresh_from_db()
+    return record
+
+
+@pytest.fixture(autouse=True)
+def background_requests_off(settings):
+    """No autosave and one presence heartbeat per page load, but where they are under test:
+    elsewhere they would only be background requests racing the tests' own."""
+    settings.AUTOSAVE_SECONDS = 3600
+    settings.PRESENCE_HEARTBEAT_SECONDS = 3600
+    return settings
+
+
 def short_intervals(settings):
-    """Autosave and presence in seconds, not tens of seconds, so that the tests stay quick."""
+    """Autosave and presence in seconds, not tens of seconds, for the tests of them."""
     settings.AUTOSAVE_SECONDS = 1
     settings.PRESENCE_HEARTBEAT_SECONDS = 1
     settings.PRESENCE_TIMEOUT_SECONDS = 3
-    return settings
 
 
 @pytest.fixture
@@ -104,9 +176,11 @@ def live(category, title=ORIGINAL_TITLE, **fields):
     return make_explainer(category, title, **fields)
 
 
-def open_form(page, explainer):
-    """Open the explainer's change form in this page; return the page."""
-    response = page.goto(f"{visit_origin(page)}{explainer.get_admin_url()}")
+def open_form(page, explainer, origin=None):
+    """Open the explainer's change form in this page, once its first heartbeat is answered."""
+    origin = origin or visit_origin(page)
+    with page.expect_response(lambda response: response.url.endswith("/presence/")):
+        response = page.goto(f"{origin}{explainer.get_admin_url()}")
     assert response is not None and response.status == 200, response
     expect(page.locator("#id_title")).to_be_visible()
     return page
@@ -236,7 +310,7 @@ def test_a_stale_save_of_other_fields_is_merged_and_says_so(category, dana, ben,
     )
     expect_saved(bens_form, DANAS_TITLE)
 
-    explainer.refresh_from_db()
+    fresh(explainer)
     assert (explainer.title, explainer.excerpt) == (DANAS_TITLE, BENS_EXCERPT)
     assert explainer.pending is None  # a draft saves straight to its row
     assert_no_console_errors(as_dana)
@@ -281,7 +355,7 @@ def test_a_stale_save_of_the_same_field_shows_both_versions_and_saves_the_chosen
     expect(bens_form.locator("input[name=conflict_choice_title][value=mine]")).to_be_checked()
     expect(bens_form.locator("#id_title")).to_have_value(BENS_TITLE)
     expect(bens_form.locator("#id_excerpt")).to_have_value(BENS_EXCERPT)
-    explainer.refresh_from_db()
+    fresh(explainer)
     assert explainer.pending["title"] == DANAS_TITLE
     assert explainer.pending["excerpt"] == ORIGINAL_EXCERPT
     screenshot(bens_form, f"editorial-conflict-{choice}")
@@ -294,7 +368,7 @@ def test_a_stale_save_of_the_same_field_shows_both_versions_and_saves_the_chosen
     expect(bens_form.locator(".messagelist")).to_contain_text("Saved as pending changes")
     expect(bens_form.locator("section.conflict")).to_have_count(0)
 
-    explainer.refresh_from_db()
+    fresh(explainer)
     assert (explainer.pending["title"], explainer.pending["excerpt"]) == (chosen, BENS_EXCERPT)
     # Readers still get the published version, until an editor publishes the changes.
     assert explainer.title == ORIGINAL_TITLE
@@ -303,10 +377,8 @@ def test_a_stale_save_of_the_same_field_shows_both_versions_and_saves_the_chosen
     open_form(as_ben.page, explainer)
     expect(bens_form.locator("#id_title")).to_have_value(chosen)
     bens_form.get_by_role("button", name="Publish changes").click()
-    expect(bens_form.locator(".messagelist")).to_contain_text(
-        "Published the changes: readers see them now."
-    )
-    explainer.refresh_from_db()
+    expect(bens_form.locator(".messagelist")).to_contain_text("Published the pending changes.")
+    fresh(explainer)
     assert (explainer.title, explainer.excerpt, explainer.pending) == (chosen, BENS_EXCERPT, None)
     assert reader_headline(browser, public_url) == chosen
     assert_no_console_errors(as_dana)
@@ -330,7 +402,7 @@ def test_a_stale_form_does_not_take_back_a_publish_made_from_the_changelist(
     expect(changelist.locator(".messagelist .success")).to_have_text("Published 1 explainer.")
     assert reader_status(browser, public_url) == 200
 
-    danas_form.locator("#id_excerpt").fill(BENS_EXCERPT)
+    danas_form.locator("#id_excerpt").fill(DANAS_EXCERPT)
     save(danas_form)
     expect(danas_form.locator(".messagelist .info", has_text="Merged with")).to_have_text(
         re.compile(
@@ -338,9 +410,9 @@ def test_a_stale_form_does_not_take_back_a_publish_made_from_the_changelist(
         )
     )
 
-    explainer.refresh_from_db()
+    fresh(explainer)
     assert explainer.is_published(), (explainer.status, explainer.published_at)
-    assert explainer.pending["excerpt"] == BENS_EXCERPT  # live now: the edit waits
+    assert explainer.pending["excerpt"] == DANAS_EXCERPT  # live now: the edit waits
     assert reader_status(browser, public_url) == 200
     assert_no_console_errors(as_dana)
     assert_no_console_errors(as_ben)
@@ -360,15 +432,15 @@ def test_a_stale_form_does_not_take_back_an_unpublish_made_from_the_changelist(
     expect(changelist.locator(".messagelist .success")).to_have_text("Unpublished 1 explainer.")
     assert reader_status(browser, public_url) == 404
 
-    danas_form.locator("#id_excerpt").fill(BENS_EXCERPT)
+    danas_form.locator("#id_excerpt").fill(DANAS_EXCERPT)
     save(danas_form)
     expect(danas_form.locator(".messagelist .info", has_text="Merged with")).to_have_text(
         re.compile(rf"^Merged with Ben's save of {CLOCK}: they changed the status\.$")
     )
 
-    explainer.refresh_from_db()
+    fresh(explainer)
     assert explainer.status == Explainer.Status.DRAFT and not explainer.is_published()
-    assert explainer.excerpt == BENS_EXCERPT and explainer.pending is None
+    assert explainer.excerpt == DANAS_EXCERPT and explainer.pending is None
     assert reader_status(browser, public_url) == 404
     assert_no_console_errors(as_dana)
     assert_no_console_errors(as_ben)
@@ -389,20 +461,20 @@ def test_a_stale_form_does_not_take_back_a_move_made_from_the_changelist(
     expect(changelist.locator(".messagelist .success")).to_have_text(
         "Moved “First in the listing” down."
     )
-    first.refresh_from_db()
-    second.refresh_from_db()
+    fresh(first)
+    fresh(second)
     assert (first.position, second.position) == (1, 0)
 
-    danas_form.locator("#id_excerpt").fill(BENS_EXCERPT)
+    danas_form.locator("#id_excerpt").fill(DANAS_EXCERPT)
     save(danas_form)
     expect(danas_form.locator(".messagelist .info", has_text="Merged with")).to_have_text(
         re.compile(rf"^Merged with Ben's save of {CLOCK}: they changed the position\.$")
     )
 
-    first.refresh_from_db()
-    second.refresh_from_db()
+    fresh(first)
+    fresh(second)
     assert (first.position, second.position) == (1, 0)
-    assert first.pending["excerpt"] == BENS_EXCERPT
+    assert first.pending["excerpt"] == DANAS_EXCERPT
     assert_no_console_errors(as_dana)
     assert_no_console_errors(as_ben)
 
@@ -413,6 +485,7 @@ def test_a_stale_form_does_not_take_back_a_move_made_from_the_changelist(
 def test_editors_see_who_else_has_the_form_open_until_they_leave(
     category, dana, ben, sign_in, settings
 ):
+    short_intervals(settings)
     # A long timeout: Ben's entry can only go this quickly because his page said it left.
     settings.PRESENCE_TIMEOUT_SECONDS = 60
     explainer = live(category)
@@ -437,6 +510,7 @@ def test_editors_see_who_else_has_the_form_open_until_they_leave(
 def test_an_editor_whose_browser_goes_quiet_drops_out_of_presence_after_the_timeout(
     category, dana, ben, sign_in, settings
 ):
+    short_intervals(settings)
     explainer = live(category)
     as_dana, as_ben = sign_in(dana), sign_in(ben)
     danas_form = open_form(as_dana.page, explainer)
@@ -456,8 +530,9 @@ def test_an_editor_whose_browser_goes_quiet_drops_out_of_presence_after_the_time
 
 
 def test_unsaved_input_warns_before_leaving_and_can_be_restored_from_autosave(
-    category, dana, sign_in
+    category, dana, sign_in, settings
 ):
+    settings.AUTOSAVE_SECONDS = 1
     explainer = draft(category, body="The original body.")
     typed = "Attention weighs every token against every other."
     as_dana = sign_in(dana)
@@ -472,9 +547,10 @@ def test_unsaved_input_warns_before_leaving_and_can_be_restored_from_autosave(
     expect(form.locator("#autosave-status")).to_contain_text(
         "Unsaved changes kept as a draft copy", timeout=10_000
     )
+    LIVE_REQUESTS.wait_until_quiet()
     copy = ScratchCopy.objects.get(user=dana, object_id=str(explainer.pk))
     assert copy.data["body"] == [typed]
-    explainer.refresh_from_db()
+    fresh(explainer)
     assert explainer.body == "The original body."  # autosave never touches the explainer
 
     dialogs = record_dialogs(form)
@@ -482,9 +558,10 @@ def test_unsaved_input_warns_before_leaving_and_can_be_restored_from_autosave(
         form.close(run_before_unload=True)
     assert dialogs == ["beforeunload"]
 
-    form = context.new_page()
+    # The reopened form autosaves no more: it is not under test, and would race the save.
+    settings.AUTOSAVE_SECONDS = 3600
+    form = open_form(context.new_page(), explainer, origin)
     dialogs = record_dialogs(form)
-    form.goto(f"{origin}{explainer.get_admin_url()}")
     notice = form.locator(".editing-notice.scratch")
     expect(notice).to_be_visible()
     expect(notice.get_by_role("button", name="Discard")).to_be_visible()
@@ -492,16 +569,16 @@ def test_unsaved_input_warns_before_leaving_and_can_be_restored_from_autosave(
     expect(form).to_have_url(re.compile(r"\?restore=scratch$"))
     expect(form.locator("#id_body")).to_have_value(typed)
     expect(form.locator(".editing-notice.scratch")).to_have_count(0)
-    explainer.refresh_from_db()
+    fresh(explainer)
     assert explainer.body == "The original body."
 
     # Saving is no "leaving": no prompt, the text is saved and the scratch copy goes.
-    form.locator("#id_excerpt").fill(BENS_EXCERPT)
+    form.locator("#id_excerpt").fill(DANAS_EXCERPT)
     save(form)
     expect_saved(form, ORIGINAL_TITLE)
-    explainer.refresh_from_db()
-    assert (explainer.body, explainer.excerpt) == (typed, BENS_EXCERPT)
-    assert not ScratchCopy.objects.filter(user=dana).exists()
+    fresh(explainer)
+    assert (explainer.body, explainer.excerpt) == (typed, DANAS_EXCERPT)
+    assert not ScratchCopy.objects.filter(user=dana).exists()  # fresh() waited
 
     open_form(form, explainer)
     expect(form.locator(".editing-notice.scratch")).to_have_count(0)
