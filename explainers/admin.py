@@ -640,6 +640,8 @@ class ExplainerAdmin(EditorialSafetyMixin, ListingOrderMixin, CompareVersionAdmi
             raise PermissionDenied
         series = form.cleaned_data["series"] if "series" in form.fields else None
         notes = [explainer_save(explainer=obj, series=series, user=request.user)]
+        if step in ("_publish_changes", "_approve"):
+            notes = []  # the save's "kept as pending" is undone by the step itself
         try:
             notes.append(self._take_step(request, obj, step, form))
         except ValidationError as refusal:
