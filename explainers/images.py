@@ -103,6 +103,19 @@ RENDITION_FOLDER = "renditions"
 
 SOCIAL_SIZE = "1200x630"  # Open Graph and Twitter cards: cropped to their shape
 
+# The closed set of renditions: (size, extension) exactly as URLs spell them. Nothing else is
+# ever drawn, so storage holds at most len(DECLARED_RENDITIONS) files per original.
+DECLARED_RENDITIONS = frozenset(
+    [(str(width), extension) for width in RENDITION_WIDTHS for extension in RENDITION_FORMATS]
+    + [(SOCIAL_SIZE, "jpg")]
+)
+
+
+def is_declared_rendition(size: str, extension: str) -> bool:
+    """Whether ``size``.``extension`` is one of the site's renditions, spelled exactly
+    ("800", never "0800" or "٨٠٠")."""
+    return (size, extension) in DECLARED_RENDITIONS
+
 
 @dataclass(frozen=True)
 class Rendition:
@@ -170,8 +183,7 @@ def rendition_name(original: str, size: str, extension: str) -> str:
 
 def rendition_file(original: str, size: str, extension: str) -> str:
     """The stored name of a rendition, drawing it first if it does not exist yet."""
-    known = size == SOCIAL_SIZE or (size.isdigit() and int(size) in RENDITION_WIDTHS)
-    if extension not in RENDITION_FORMATS or not known:
+    if not is_declared_rendition(size, extension):
         raise ValueError(f"no such rendition: {size} {extension}")
     name = rendition_name(original, size, extension)
     if default_storage.exists(name):

@@ -24,7 +24,9 @@ urlpatterns = [
     ),
     path("series/<slug:slug>/", cached_page(views.SeriesView.as_view()), name="series"),
     path(
-        "images/<str:size>.<str:extension>/<path:original>",
+        # /images/heroes/2026/12/photo.png/800.webp: the original, then the rendition, whose
+        # extension is the format served.
+        "images/<path:original>/<str:size>.<str:extension>",
         views.hero_rendition,
         name="rendition",
     ),

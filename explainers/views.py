@@ -9,7 +9,7 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.generic import DetailView, ListView, TemplateView
 from PIL import UnidentifiedImageError
 
-from .images import RENDITION_FORMATS, rendition_file
+from .images import RENDITION_FORMATS, is_declared_rendition, rendition_file
 from .models import Category, Explainer, HeroImage, Series, SeriesItem
 from .search import UnsearchableQuery, checked_query, search_explainers, snippet_html, words_of
 from .structured_data import article, breadcrumb_list, collection_page
@@ -263,8 +263,12 @@ def category_or_explainer(request, category_path, slug=None):
 
 
 def hero_rendition(request, size, extension, original):
-    """A hero image at one of the site's sizes; drawn on the first request, then kept."""
-    if extension not in RENDITION_FORMATS or not original.startswith("heroes/"):
+    """A hero image at one of the site's sizes; drawn on the first request, then kept.
+
+    Only the declared renditions of originals that belong to a hero are answered; anything
+    else is a 404 before storage is touched.
+    """
+    if not is_declared_rendition(size, extension) or not original.startswith("heroes/"):
         raise Http404("No such image.")
     # Readers get the heroes of what they can read; staff also those of drafts and of
     # pending versions.

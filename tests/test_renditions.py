@@ -75,7 +75,7 @@ def test_a_placeholder_whose_file_went_missing_is_drawn_again(client, media_root
     lost = sorted(placeholders.iterdir())[0]
     lost.unlink()
 
-    response, body = fetch(client, f"/images/400.webp/heroes/placeholders/{lost.name}")
+    response, body = fetch(client, f"/images/heroes/placeholders/{lost.name}/400.webp")
 
     assert response.status_code == 200 and body
     assert lost.exists()
@@ -99,11 +99,11 @@ def test_renditions_drop_location_metadata(client):
 @pytest.mark.parametrize(
     "url",
     [
-        "/images/800.gif/heroes/x.jpg",
-        "/images/801.jpg/heroes/placeholders/x.png",
-        "/images/800.jpg/heroes/missing.jpg",
-        "/images/800.jpg/../site_config/settings.py",
-        "/images/800.jpg/secrets/key.jpg",
+        "/images/heroes/x.jpg/800.gif",
+        "/images/heroes/placeholders/x.png/801.jpg",
+        "/images/heroes/missing.jpg/800.jpg",
+        "/images/../site_config/settings.py/800.jpg",
+        "/images/secrets/key.jpg/800.jpg",
     ],
 )
 def test_unknown_or_unsafe_renditions_are_404(client, url):
@@ -114,7 +114,7 @@ def test_a_file_that_is_not_an_image_is_404_not_500(client, media_root):
     (media_root / "heroes").mkdir(parents=True)
     (media_root / "heroes" / "fake.jpg").write_bytes(b"not an image at all")
 
-    assert client.get("/images/400.jpg/heroes/fake.jpg").status_code == 404
+    assert client.get("/images/heroes/fake.jpg/400.jpg").status_code == 404
 
 
 def test_asking_for_made_up_placeholder_names_writes_nothing(client, media_root):
@@ -122,3 +122,45 @@ def test_asking_for_made_up_placeholder_names_writes_nothing(client, media_root)
         assert client.get(f"/images/400.jpg/heroes/placeholders/{name}").status_code == 404
 
     assert not media_root.exists() or not any(media_root.rglob("*.*"))
+
+
+SPELLINGS_OF_400 = ["0400", "00400", "٤٠٠", "۴۰۰", "４００", "400 ", "+400", "400.0"]
+
+
+def rendition_files(media_root):
+    folder = media_root / "renditions"
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+@pytest.mark.parametrize("size", SPELLINGS_OF_400)
+def test_other_spellings_of_a_size_are_404_and_draw_nothing(client, media_root, size):
+    hero = shown_hero(image=image_upload(size=(1600, 900)))
+
+    response = client.get(f"/images/{hero.image.name}/{size}.jpg")
+
+    assert response.status_code == 404
+    assert rendition_files(media_root) == []
+
+
+def test_a_flood_of_url_variants_never_stores_more_than_the_declared_renditions(client, media_root):
+    from explainers.images import DECLARED_RENDITIONS
+
+    heroes = [shown_hero(image=image_upload(f"h{n}.jpg", size=(1600, 900))) for n in range(2)]
+    variants = [*SPELLINGS_OF_400, "400", "800", "1200", "1200x630", "1200x0630", "630x1200"]
+    for hero in heroes:
+        for size in variants:
+            for extension in ("jpg", "webp", "png", "JPG", "jpeg"):
+                client.get(f"/images/{hero.image.name}/{size}.{extension}")
+        traversal = hero.image.name.replace("heroes/", "heroes/../renditions/")
+        client.get(f"/images/{traversal}/400.jpg")
+
+    assert len(rendition_files(media_root)) == len(heroes) * len(DECLARED_RENDITIONS)
+
+
+def test_a_rendition_url_ends_with_the_format_it_serves(client):
+    hero = shown_hero(image=image_upload("photo.png", size=(900, 600), format="PNG"))
+
+    for extension, mime_type in (("jpg", "image/jpeg"), ("webp", "image/webp")):
+        url = hero.rendition(400, extension).url
+        assert url.endswith(f"/400.{extension}")
+        assert fetch(client, url)[0]["Content-Type"] == mime_type
