@@ -15,11 +15,30 @@ BREADCRUMBS = "breadcrumbs"
 META_LINE = re.compile(r"^(?P<series>\S.*?)\s+(?P<minutes>\S+)\s+min$")
 TRAIL_PREFIX = "- "
 MAX_MINUTES = 999
-MAX_LENGTHS = {"title": 300, "alt text": 500, "series": 100, "category name": 200}
+# The models' limits (Explainer, HeroImage, Series, Category), checked here so that the error
+# names the line.
+MAX_LENGTHS = {
+    "title": 300,
+    "excerpt": 1000,
+    "alt text": 500,
+    "series": 100,
+    "category name": 200,
+    "category description": 2000,
+}
+# Control characters (C0 but tab, DEL, C1) and whole ANSI escape sequences: scraped text must
+# not carry them into pages, nor into an operator's terminal through an error message.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters or terminal escape sequences (tabs become spaces)."""
+    return CONTROL_CHARACTERS.sub("", ANSI_ESCAPE.sub("", text)).replace("\t", " ")
 
 
 class ListingError(Exception):
     def __init__(self, source: str, line: int | None, problem: str):
+        source, problem = printable(source), printable(problem)
         self.source, self.line, self.problem = source, line, problem
         where = f"{source}:{line}" if line else source
         super().__init__(f"{where}: {problem}")
@@ -105,7 +124,8 @@ def _decode_lines(data: bytes, source: str) -> list[str]:
         raise ListingError(
             source, line, f"not UTF-8 text (byte 0x{data[error.start]:02x})"
         ) from None
-    return [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [printable(line).strip() for line in lines]
 
 
 def _non_blank(numbered):
@@ -135,6 +155,7 @@ def _parse_header(numbered, source, *, blank_after_name: bool):
         raise ListingError(
             source, description_line, "the category description is missing (found a card here)"
         )
+    _check_length(source, description_line, "category description", description)
     return name, description, rest
 
 
@@ -172,7 +193,8 @@ def _parse_cards(numbered, source) -> Listing:
         _check_length(source, meta_line, "series", series)
         if len(card) < 4:
             raise ListingError(source, meta_line, "card ends without a title and an excerpt")
-        (title_line, title), (_excerpt_line, excerpt) = card[2], card[3]
+        (title_line, title), (excerpt_line, excerpt) = card[2], card[3]
+        _check_length(source, excerpt_line, "excerpt", excerpt)
         for number, text in card[2:]:
             if META_LINE.match(text):
                 raise ListingError(
@@ -220,10 +242,11 @@ def _parse_breadcrumbs(numbered, source) -> Listing:
             raise ListingError(
                 source, block[-1][0], f"item “{block[-1][1]}” has no excerpt (or no title)"
             )
-        for (title_line, title), (_excerpt_line, excerpt) in zip(
+        for (title_line, title), (excerpt_line, excerpt) in zip(
             block[::2], block[1::2], strict=True
         ):
             _check_length(source, title_line, "title", title)
+            _check_length(source, excerpt_line, "excerpt", excerpt)
             entries.append(ListingEntry(title=title, excerpt=excerpt, line=title_line))
         block = []
     return Listing(source, BREADCRUMBS, name, description, tuple(trail[1:-1]), tuple(entries))

@@ -406,3 +406,74 @@ def test_the_service_reports_errors_as_listing_errors_naming_the_file():
                 )
             ]
         )
+
+
+# Hostile listings: refused with the file and line, nothing written, nothing echoed raw.
+
+
+def card_listing(category="Synthetic", description="A generated category.", **card):
+    fields = {"alt": "Diagram", "meta": "MONA explainer 3 min", "title": "A title"}
+    fields.update(card)
+    excerpt = fields.get("excerpt", "An excerpt …")
+    text = (
+        f"{category}\n\n{description}\n\n"
+        f"{fields['alt']}\n{fields['meta']}\n\n{fields['title']}\n\n{excerpt}\n"
+    )
+    return text.encode("utf-8")
+
+
+@pytest.mark.parametrize("reserved", ["Admin", "Search", "Series", "Static", "Feeds"])
+def test_a_listing_cannot_create_a_category_at_a_reserved_address(tmp_path, reserved):
+    listing = tmp_path / "hostile.txt"
+    listing.write_bytes(card_listing(category=reserved))
+
+    with pytest.raises(CommandError, match=r"hostile\.txt: category .*taken by the site's own"):
+        run_import(listing)
+
+    assert not Category.objects.exists() and not Explainer.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "fields, where, what",
+    [
+        ({"description": "d" * 10_000_000}, 3, "category description is 10000000 characters"),
+        ({"excerpt": "e" * 10_000_000}, 10, "excerpt is 10000000 characters"),
+    ],
+)
+def test_an_oversized_field_is_refused_at_its_line(tmp_path, fields, where, what):
+    listing = tmp_path / "huge.txt"
+    listing.write_bytes(card_listing(**fields))
+
+    with pytest.raises(CommandError) as refused:
+        run_import(listing)
+
+    assert str(refused.value).startswith(f"{listing}:{where}: {what} long")
+    assert len(str(refused.value)) < 300
+    assert not Explainer.objects.exists()
+
+
+def test_control_characters_and_terminal_escapes_are_stripped_from_text_and_messages(tmp_path):
+    listing = tmp_path / "escapes.txt"
+    listing.write_bytes(card_listing(title="Red \x1b[31malert\x1b[0m\x07 title\x7f"))
+
+    run_import(listing)
+
+    assert Explainer.objects.get().title == "Red alert title"
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes(card_listing(meta="\x1b]0;pwned\x07MONA explainer 1.5 min"))
+    with pytest.raises(CommandError) as refused:
+        run_import(broken)
+    assert "\x1b" not in str(refused.value) and "\x07" not in str(refused.value)
+
+
+def test_a_database_error_becomes_a_listing_error_naming_the_files(tmp_path):
+    # A deleted explainer leaves its placeholder hero, whose key the re-import would reuse:
+    # the database's unique constraint refuses it.
+    import_fixtures()
+    Explainer.objects.order_by("pk").first().delete()
+    before = content_snapshot()
+
+    with pytest.raises(CommandError, match=r"^.*\.txt: the database refused the import: "):
+        import_fixtures()
+
+    assert content_snapshot() == before

@@ -5,8 +5,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import islice
 
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -66,11 +67,33 @@ def listings_import(
                     comment="Imported from the listings.",
                 )
                 content_changed()
+    except DatabaseError as error:
+        for name in written_files:
+            default_storage.delete(name)
+        sources = ", ".join(sorted({listing.source for listing in listings}))
+        problem = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ListingError(sources, None, f"the database refused the import: {problem}") from error
     except BaseException:
         for name in written_files:
             default_storage.delete(name)
         raise
     return report
+
+
+def _validated(record, source: str, line: int | None, subject: str):
+    """``record`` if its fields pass the model's validation; else a ListingError there."""
+    exclude = [f.name for f in record._meta.fields if f.is_relation or f.name == "image"]
+    try:
+        record.clean_fields(exclude=exclude)
+        if isinstance(record, Category):
+            record.clean()  # reserved top-level slugs, siblings' slugs
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{name.replace('_', ' ')}: {' '.join(messages)}"
+            for name, messages in error.message_dict.items()
+        )
+        raise ListingError(source, line, f"{subject}: {problems}") from error
+    return record
 
 
 def _place_categories(planned_categories: list[PlannedCategory], parent: str | None, report):
@@ -79,7 +102,7 @@ def _place_categories(planned_categories: list[PlannedCategory], parent: str | N
     for category in existing:
         by_name[category.name].append(category)
 
-    def child(node: Category | None, name: str) -> Category:
+    def child(node: Category | None, name: str, source: str) -> Category:
         for category in by_name[name]:
             if category.parent_id == (node.pk if node else None):
                 return category
@@ -91,7 +114,7 @@ def _place_categories(planned_categories: list[PlannedCategory], parent: str | N
             slug=_unique_slug(name, taken, max_length=100, fallback="category"),
             position=max((c.position for c in siblings), default=-1) + 1,
         )
-        category.save()
+        _validated(category, source, None, f"category “{name}”").save()
         existing.append(category)
         by_name[name].append(category)
         report.categories_created.append(category.path)
@@ -112,19 +135,20 @@ def _place_categories(planned_categories: list[PlannedCategory], parent: str | N
         if planned.ancestors is not None:
             node = None
             for name in planned.ancestors:
-                node = child(node, name)
-            category = child(node, planned.name)
+                node = child(node, name, planned.source)
+            category = child(node, planned.name, planned.source)
         else:
             category = only_named(planned.name, planned.source)
             if category is None:
                 node = None
                 if parent:
-                    node = only_named(parent, "--parent") or child(None, parent)
-                category = child(node, planned.name)
+                    node = only_named(parent, "--parent") or child(None, parent, "--parent")
+                category = child(node, planned.name, planned.source)
         if category.description != planned.description:
             if category.path not in report.categories_created:
                 report.categories_updated.append(category.path)
             category.description = planned.description
+            _validated(category, planned.source, None, f"category “{category.name}”")
             category.save(update_fields=["description"])
         placed[planned.name] = category
     return placed
@@ -181,7 +205,9 @@ def _write_explainers(planned_explainers, categories, report, written_files, dry
                 published_at=now,
                 position=planned.position,
             )
-            new_explainers.append(explainer)
+            subject = f"“{planned.title}”"
+            _validated(hero, planned.source, planned.line, subject)
+            new_explainers.append(_validated(explainer, planned.source, planned.line, subject))
             new_series_items.append((explainer, series[planned.series.casefold()]))
             placeholder_files.add(hero.image.name)
             report.created.append(planned.title)
@@ -213,6 +239,9 @@ def _write_explainers(planned_explainers, categories, report, written_files, dry
             new_series_items.append((explainer, series[planned.series.casefold()]))
             changes.append("series")
         if changes:
+            _validated(explainer, planned.source, planned.line, f"“{planned.title}”")
+            if hero is not None and "alt text" in changes:
+                _validated(hero, planned.source, planned.line, f"“{planned.title}”")
             explainer.updated_at = now
             changed_explainers.append(explainer)
             report.updated.append((planned.title, changes))
