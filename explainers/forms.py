@@ -300,11 +300,9 @@ class HeroImageAdminForm(StaleSafeForm):
         image = self.cleaned_data["image"]
         if isinstance(image, UploadedFile):
             try:
-                cleaned = prepared_upload(image)
+                return prepared_upload(image)
             except UploadRejected as error:
                 raise ValidationError(str(error), code="invalid_image") from error
-            if cleaned is not None:
-                return cleaned
         return image
 
     def save(self, commit=True):

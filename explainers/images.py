@@ -5,13 +5,14 @@ import io
 import os
 import re
 import tempfile
+import uuid
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageDraw, ImageOps, ImageSequence, UnidentifiedImageError
 
 from .reversing import fast_reverse
 
@@ -188,7 +189,7 @@ def rendition_file(original: str, size: str, extension: str) -> str:
     name = rendition_name(original, size, extension)
     if default_storage.exists(name):
         return name
-    image = ImageOps.exif_transpose(_open_original(original))
+    image = in_srgb(ImageOps.exif_transpose(_open_original(original)))
     image = image.convert("RGBA" if _has_alpha(image) else "RGB")
     if size == SOCIAL_SIZE:
         resized = ImageOps.fit(image, social_rendition(original).box, Image.Resampling.LANCZOS)
@@ -201,8 +202,8 @@ def rendition_file(original: str, size: str, extension: str) -> str:
         background.paste(resized, mask=resized.getchannel("A"))
         resized = background
     buffer = io.BytesIO()
-    # Saved without the original's metadata: no EXIF (camera, location) reaches readers.
-    resized.save(buffer, format=RENDITION_FORMATS[extension].pillow_format, quality=82)
+    # Saved without the original's metadata: no EXIF, XMP or comment reaches readers.
+    _save_without_metadata(resized, buffer, RENDITION_FORMATS[extension].pillow_format, quality=82)
     store_whole(name, buffer.getvalue())
     return name
 
@@ -254,20 +255,22 @@ def _has_alpha(image: Image.Image) -> bool:
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 40_000_000
 ACCEPTED_UPLOAD_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
-EXIF_ORIENTATION = 0x0112
-EXIF_GPS = 0x8825
+UPLOAD_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+# What a GIF frame keeps: how it animates, nothing about where it came from.
+GIF_FRAME_INFO = {"duration", "loop", "transparency", "background", "disposal"}
 
 
 class UploadRejected(ValueError):
     """An upload the site will not store; the message says why, for the editor."""
 
 
-def prepared_upload(upload) -> ContentFile | None:
-    """Check an uploaded image; return a cleaned copy when it needed one, else None.
+def prepared_upload(upload) -> ContentFile:
+    """Check an uploaded image and return the copy to store.
 
     Refuses files over 10 MB, anything but JPEG/PNG/WebP/GIF (SVG included), damaged or
-    truncated files and images over 40 megapixels (decompression bombs). A photo with an EXIF
-    rotation is turned upright, and its metadata (GPS location included) is dropped.
+    truncated files and images over 40 megapixels (decompression bombs). The copy is turned
+    upright, carries no metadata at all (GPS in EXIF or XMP, comments, camera details), and
+    is named at random with the extension of the format it really is.
     """
     if upload.size > MAX_UPLOAD_BYTES:
         raise UploadRejected(
@@ -295,14 +298,50 @@ def prepared_upload(upload) -> ContentFile | None:
         image.load()
     except (OSError, SyntaxError, ValueError):
         raise UploadRejected("The image is damaged or truncated: export it again.") from None
-    exif = image.getexif()
-    if image.format == "GIF" or not (exif.get(EXIF_ORIENTATION, 1) != 1 or EXIF_GPS in exif):
-        return None
-    upright = ImageOps.exif_transpose(image)
     buffer = io.BytesIO()
-    options = {"quality": 92} if image.format in {"JPEG", "WEBP"} else {}
-    upright.save(buffer, format=image.format, **options)
-    return ContentFile(buffer.getvalue(), name=upload.name)
+    _save_without_metadata(image, buffer, image.format)
+    # A random name: upload addresses cannot be guessed, and the extension is the format's.
+    return ContentFile(
+        buffer.getvalue(), name=f"{uuid.uuid4().hex}.{UPLOAD_EXTENSIONS[image.format]}"
+    )
+
+
+def _save_without_metadata(image: Image.Image, buffer, pillow_format: str, **options) -> None:
+    """Save the pixels only: no EXIF (turned upright first), XMP, comments or ICC profile
+    (colours are converted to sRGB first, so dropping it changes nothing readers see)."""
+    if pillow_format == "GIF":
+        frames = []
+        for frame in ImageSequence.Iterator(image):
+            copy = frame.copy()
+            copy.info = {k: v for k, v in frame.info.items() if k in GIF_FRAME_INFO}
+            frames.append(copy)
+        first = frames[0]
+        first.save(
+            buffer, format="GIF", save_all=len(frames) > 1, append_images=frames[1:], **first.info
+        )
+        return
+    clean = in_srgb(ImageOps.exif_transpose(image))
+    clean.info = {}
+    if pillow_format in {"JPEG", "WEBP"}:
+        options.setdefault("quality", 92)
+    clean.save(buffer, format=pillow_format, **options)
+
+
+def in_srgb(image: Image.Image) -> Image.Image:
+    """``image`` with its colours converted from its ICC profile, if any, to sRGB."""
+    profile = image.info.get("icc_profile")
+    if not profile:
+        return image
+    try:
+        return ImageCms.profileToProfile(
+            image,
+            ImageCms.ImageCmsProfile(io.BytesIO(profile)),
+            ImageCms.createProfile("sRGB"),
+            outputMode="RGBA" if _has_alpha(image) else "RGB",
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        # A profile Pillow cannot read: keep the pixels as they are.
+        return image.convert("RGBA" if _has_alpha(image) else "RGB")
 
 
 def _too_many_pixels(image=None) -> str:

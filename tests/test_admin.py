@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 
 import pytest
 import time_machine
@@ -11,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
-from PIL import Image
+from PIL import Image, ImageCms
 from reversion.models import Version
 
 from explainers.models import Category, Explainer, HeroImage, Series, State
@@ -497,6 +498,51 @@ def test_an_upload_is_turned_upright_and_loses_its_location(contributor, media_r
     with Image.open(media_root / hero.image.name) as stored:
         assert stored.size == (600, 800)
         assert 0x8825 not in stored.getexif() and 0x0112 not in stored.getexif()
+
+
+def metadata_of(image) -> set[str]:
+    """The kinds of metadata a stored image still carries."""
+    kinds = {key for key in ("comment", "xmp", "icc_profile", "exif") if image.info.get(key)}
+    if image.getexif():
+        kinds.add("exif")
+    return kinds
+
+
+def test_an_upload_keeps_no_metadata_in_the_original_or_its_renditions(contributor, media_root):
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (51.0, 30.0, 0.0)}
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+        b"<exif:GPSLatitude>51,30N</exif:GPSLatitude></x:xmpmeta>"
+    )
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = jpeg_bytes(exif=exif, xmp=xmp, comment=b"Taken at 51.5N 0.1W", icc_profile=srgb)
+    with Image.open(io.BytesIO(data)) as sent:
+        assert metadata_of(sent) == {"comment", "xmp", "icc_profile", "exif"}
+
+    upload(contributor, SimpleUploadedFile("phone.jpg", data))
+
+    hero = HeroImage.objects.get()
+    with Image.open(media_root / hero.image.name) as stored:
+        assert metadata_of(stored) == set()
+    for extension in ("jpg", "webp"):
+        response = contributor.get(hero.rendition(400, extension).url)
+        with Image.open(io.BytesIO(b"".join(response.streaming_content))) as rendition:
+            assert metadata_of(rendition) == set()
+
+
+def test_an_upload_is_stored_under_a_random_name_with_the_extension_of_its_real_format(
+    contributor,
+):
+    png = io.BytesIO()
+    Image.new("RGB", (300, 200), (0, 128, 0)).save(png, format="PNG")
+
+    for _ in range(2):
+        upload(contributor, SimpleUploadedFile("holiday.jpg", png.getvalue()))
+
+    names = [hero.image.name for hero in HeroImage.objects.order_by("pk")]
+    assert all(re.fullmatch(r"heroes/\d{4}/\d{2}/[0-9a-f]{32}\.png", name) for name in names)
+    assert names[0] != names[1]
 
 
 def test_replacing_a_placeholder_file_clears_its_flag_and_the_importer_leaves_it(editor):
