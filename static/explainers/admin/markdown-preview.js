@@ -15,6 +15,12 @@ document.addEventListener("click", async (event) => {
     headers: { "X-CSRFToken": token },
     credentials: "same-origin",
   });
-  preview.innerHTML = response.ok ? await response.text() : "<p>The preview failed; try again.</p>";
+  if (response.ok) {
+    preview.innerHTML = await response.text();
+  } else {
+    // A refusal (400: the body is too long) says why, as text.
+    const reason = response.status === 400 ? await response.text() : "The preview failed; try again.";
+    preview.replaceChildren(Object.assign(document.createElement("p"), { textContent: reason }));
+  }
   preview.hidden = false;
 });
