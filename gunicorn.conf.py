@@ -27,8 +27,13 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # The usual 2 x CPUs + 1, capped: a CPU quota is invisible here, and every worker holds its
 # own database connections (DJANGO_DB_POOL_MAX each), which PostgreSQL counts against its 100.
 workers = env_int("GUNICORN_WORKERS", min(2 * cpu_count() + 1, 8))
-# More than 1 switches gunicorn to its threaded worker (gthread).
-threads = env_int("GUNICORN_THREADS", 1)
+# gunicorn's threaded worker, so that slow clients cannot starve it: a connection that sends
+# nothing yet (or idles between keep-alive requests) waits in the worker's poller, and one that
+# trickles its request or reads its answer slowly holds one of the worker's threads, not the
+# whole worker. The proxy in front should buffer requests too. Threads stay within
+# DJANGO_DB_POOL_MAX (4 by default): each may hold a database connection.
+worker_class = "gthread"
+threads = env_int("GUNICORN_THREADS", 4)
 timeout = env_int("GUNICORN_TIMEOUT", 30)
 # On SIGTERM, requests in flight get this long to finish: keep it under the container's stop
 # grace period (docker-compose.yml gives 30 s; plain `docker stop` only 10 s).

@@ -1,4 +1,5 @@
-"""Request ids for the logs, and the Permissions-Policy header."""
+"""Request ids for the logs, the Permissions-Policy header, and cheap refusals of hostile
+requests (control characters, oversized bodies, writes to read-only pages)."""
 
 import contextvars
 import logging
@@ -6,6 +7,9 @@ import re
 import uuid
 
 from django.conf import settings
+from django.http import HttpResponse, HttpResponseNotAllowed
+from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A load balancer's id is kept if it looks like one; anything else gets a fresh id.
@@ -49,3 +53,77 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+# C0 controls (NUL, ESC, newlines: none belongs in a URL), DEL and C1, as decoded.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# A parameter name printed back in a refusal only when it is this plain.
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+SAFE_METHODS = ("GET", "HEAD")
+
+
+def safe_methods_only(view):
+    """Django's ``require_safe`` (GET and HEAD; 405 for anything else), marked so that
+    RefuseHostileRequestsMiddleware answers the 405 before the CSRF check reads a body."""
+    view = require_safe(view)
+    view.safe_methods_only = True
+    return view
+
+
+def refusal(status: int, message: str) -> HttpResponse:
+    response = HttpResponse(f"{message}\n", status=status, content_type="text/plain; charset=utf-8")
+    # Sent before SecurityMiddleware, which would otherwise add it.
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class RefuseHostileRequestsMiddleware:
+    """Answer malformed or abusive requests with a 4xx before any view, query or body read.
+
+    - 400 when the decoded path, or a query parameter's name or value, holds a control
+      character (PostgreSQL refuses NUL in a string: it used to be a 500).
+    - 413 when a request outside the admin announces a body over PUBLIC_BODY_MAX_BYTES: no
+      public page takes one. The admin keeps Django's own limits (hero uploads up to 10 MB).
+    - 405 for anything but GET and HEAD to a view wrapped in ``safe_methods_only``, in
+      process_view: it runs before CsrfViewMiddleware's, which reads a POST body for its token.
+
+    Early in MIDDLEWARE: after RequestIdMiddleware (so a refusal is logged with its id), before
+    anything that reads the path, the query or the body.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.check_address(request) or self.check_body_size(request)
+        return response or self.get_response(request)
+
+    def check_address(self, request):
+        if CONTROL_CHARACTERS.search(request.path):
+            return refusal(400, "Bad request: the URL path contains control characters.")
+        for name, values in request.GET.lists():
+            if CONTROL_CHARACTERS.search(name):
+                return refusal(
+                    400, "Bad request: a query parameter name contains control characters."
+                )
+            if any(CONTROL_CHARACTERS.search(value) for value in values):
+                shown = (
+                    f'the query parameter "{name}"' if PLAIN_NAME.match(name) else "a query value"
+                )
+                return refusal(400, f"Bad request: {shown} contains control characters.")
+        return None
+
+    def check_body_size(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # as Django reads it: no body
+        limit = settings.PUBLIC_BODY_MAX_BYTES
+        if length <= limit or request.path.startswith(reverse("admin:index")):
+            return None
+        return refusal(413, f"Request body too large: at most {limit} bytes outside the admin.")
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if getattr(view_func, "safe_methods_only", False) and request.method not in SAFE_METHODS:
+            return HttpResponseNotAllowed(SAFE_METHODS)
+        return None

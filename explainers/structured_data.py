@@ -46,7 +46,10 @@ def collection_page(request, category, page_obj) -> dict:
         "@type": "CollectionPage",
         "name": category.name,
         "description": category.description,
-        "url": request.build_absolute_uri(request.get_full_path()),
+        # The page's one address, as its canonical link: no other parameter, no "?page=1".
+        "url": request.build_absolute_uri(
+            request.path if page_obj.number == 1 else f"{request.path}?page={page_obj.number}"
+        ),
         "mainEntity": {
             "@type": "ItemList",
             "numberOfItems": page_obj.paginator.count,

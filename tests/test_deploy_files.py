@@ -46,6 +46,7 @@ DOCUMENTED_VARIABLES = [
     "DJANGO_SECURE_SSL_REDIRECT",
     "DJANGO_HSTS_SECONDS",
     "DJANGO_AXES_FAILURE_LIMIT",
+    "DJANGO_TRUSTED_PROXY_COUNT",
     "DJANGO_CACHE_SECONDS",
     "AWS_STORAGE_BUCKET_NAME",
     "AWS_S3_ENDPOINT_URL",
@@ -307,7 +308,8 @@ def test_gunicorn_defaults_to_two_workers_per_cpu_plus_one_at_most_eight(
     config = load_gunicorn_config(monkeypatch)
 
     assert config.workers == workers
-    assert (config.threads, config.timeout, config.bind) == (1, 30, "0.0.0.0:8000")
+    assert (config.worker_class, config.threads) == ("gthread", 4)
+    assert (config.timeout, config.bind) == (30, "0.0.0.0:8000")
     assert config.forwarded_allow_ips == "127.0.0.1,::1"
 
 
