@@ -1,18 +1,59 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
+from explainers import two_factor
+from explainers.middleware import safe_methods_only
 from explainers.sitemaps import SITEMAPS
 from explainers.views import healthz, readyz, robots_txt
 
+# Signing in to the admin: the second factor (explainers/two_factor.py), and a password reset
+# by email (the admin's login page links to it once "admin_password_reset" exists). Before
+# the admin's own addresses.
+ADMIN_LOOK = {"site_header": admin.site.site_header, "site_title": admin.site.site_title}
+SIGN_IN_URLS = [
+    path("admin/two-factor/", two_factor.verify, name="two_factor_verify"),
+    path("admin/two-factor/setup/", two_factor.setup, name="two_factor_setup"),
+    path(
+        "admin/two-factor/recovery-codes/",
+        two_factor.recovery_codes,
+        name="two_factor_recovery_codes",
+    ),
+    path(
+        "admin/password_reset/",
+        auth_views.PasswordResetView.as_view(
+            extra_context=ADMIN_LOOK, extra_email_context={"site_name": settings.SITE_NAME}
+        ),
+        name="admin_password_reset",
+    ),
+    path(
+        "admin/password_reset/done/",
+        auth_views.PasswordResetDoneView.as_view(extra_context=ADMIN_LOOK),
+        name="password_reset_done",
+    ),
+    path(
+        "admin/password_reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(extra_context=ADMIN_LOOK),
+        name="password_reset_confirm",
+    ),
+    path(
+        "admin/password_reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(extra_context=ADMIN_LOOK),
+        name="password_reset_complete",
+    ),
+]
+
+# Read-only addresses: anything but GET and HEAD is a 405 before the view runs.
 urlpatterns = [
-    path("healthz", healthz, name="healthz"),
-    path("readyz", readyz, name="readyz"),
+    path("healthz", safe_methods_only(healthz), name="healthz"),
+    path("readyz", safe_methods_only(readyz), name="readyz"),
+    *SIGN_IN_URLS,
     path("admin/", admin.site.urls),
-    path("robots.txt", robots_txt, name="robots"),
-    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("robots.txt", safe_methods_only(robots_txt), name="robots"),
+    path("sitemap.xml", safe_methods_only(sitemap), {"sitemaps": SITEMAPS}, name="sitemap"),
     path("", include("explainers.urls")),
 ]
 

@@ -29,6 +29,22 @@ def make_explainer(category, title="What is attention?", **fields):
     return Explainer.objects.create(category=category, title=title, **fields)
 
 
+def sign_in_verified(client, user):
+    """Sign ``user`` in on ``client`` as after both steps: the password (force_login) and a
+    code from a confirmed authenticator (TOTP device), which django-otp keeps in the session."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
 def image_upload(name="photo.jpg", size=(640, 360), color=(200, 80, 40), format="JPEG"):
     """A real image file, drawn by Pillow, as an upload."""
     buffer = io.BytesIO()

@@ -1,18 +1,22 @@
 """The admin in a real browser: an editor publishes, a contributor can only save drafts.
 
 The same flows as tests/test_admin.py, but signed in through the real login form (and so
-through django-axes), with the admin's own JavaScript at work: the slug filled from the title,
-the select2 autocompletes, and the Markdown preview. Afterwards a reader (a fresh browser, not
-signed in) looks at the category page. No admin page may log a console error or throw.
+through django-axes) and the two-factor code page, with the admin's own JavaScript at work:
+the slug filled from the title, the select2 autocompletes, and the Markdown preview.
+Afterwards a reader (a fresh browser, not signed in) looks at the category page. No admin
+page may log a console error or throw.
 
 Chromium, the skip-or-fail rule and the async-ORM workaround come from tests/test_browser.py.
 Screenshots land in test-artifacts/admin-*.png (git-ignored).
 """
 
 import io
+import re
 
 import pytest
 from django.core.management import call_command
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from explainers.models import Explainer, HeroImage
@@ -55,11 +59,21 @@ def sign_in(live_server, open_page):  # noqa: F811
     """Sign a user in through the admin's login form, in a browser context of their own."""
 
     def sign_in(user):
+        # The second step of signing in: a code from the user's authenticator app.
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, confirmed=True, defaults={"name": "Test authenticator"}
+        )
+        # A code is good once: a second sign-in within the same 30 s may use it again.
+        TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)
         visit = open_page(f"{live_server.url}/admin/login/?next=/admin/", WIDTH)
         page = visit.page
         page.get_by_label("Username").fill(user.username)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(re.compile(r"/admin/two-factor/"))
+        code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+        page.get_by_label("Code").fill(f"{code:0{device.digits}d}")
+        page.get_by_role("button", name="Verify").click()
         expect(page).to_have_url(f"{live_server.url}/admin/")
         expect(page.locator("#user-tools")).to_contain_text(user.username)
         return visit

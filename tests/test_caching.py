@@ -18,7 +18,15 @@ from django.utils import timezone
 
 from explainers.models import Explainer
 
-from .helpers import LISTINGS, cards, make_category, make_explainer, opened_form, page_soup
+from .helpers import (
+    LISTINGS,
+    cards,
+    make_category,
+    make_explainer,
+    opened_form,
+    page_soup,
+    sign_in_verified,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +58,7 @@ def explainer(category):
 @pytest.fixture
 def superuser():
     client = Client()
-    client.force_login(User.objects.create_superuser("root", "root@example.org", "x" * 20))
+    sign_in_verified(client, User.objects.create_superuser("root", "root@example.org", "x" * 20))
     return client
 
 
@@ -60,7 +68,7 @@ def editor():
     user = User.objects.create_user("eddie", password="x" * 20, is_staff=True)
     user.groups.add(Group.objects.get(name="Editors"))
     client = Client()
-    client.force_login(user)
+    sign_in_verified(client, user)
     return client
 
 
@@ -382,7 +390,7 @@ def test_a_cache_outage_does_not_take_the_pages_down(client, explainer):
 @pytest.mark.django_db(transaction=True)
 def test_an_editor_can_still_save_during_a_cache_outage(explainer, category):
     client = Client(raise_request_exception=False)
-    client.force_login(User.objects.create_superuser("root", "root@example.org", "x" * 20))
+    sign_in_verified(client, User.objects.create_superuser("root", "root@example.org", "x" * 20))
     with override_settings(CACHES=UNREACHABLE_REDIS):
         form = change_form(client, explainer, title="Saved while Redis is down")
         response = client.post(f"{EXPLAINERS_ADMIN}{explainer.pk}/change/", form)

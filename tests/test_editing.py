@@ -15,7 +15,14 @@ from reversion.models import Version
 from explainers.models import Category, Explainer, HeroImage, ScratchCopy, Series
 from explainers.services.editing import scratch_copy_save
 
-from .helpers import make_category, make_explainer, make_hero, opened_form, page_soup
+from .helpers import (
+    make_category,
+    make_explainer,
+    make_hero,
+    opened_form,
+    page_soup,
+    sign_in_verified,
+)
 from .test_admin import make_user
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +38,7 @@ def roles():
 
 def editor(username, first_name):
     client = Client()
-    client.force_login(make_user(username, "Editors", first_name=first_name))
+    sign_in_verified(client, make_user(username, "Editors", first_name=first_name))
     return client
 
 
@@ -322,7 +329,7 @@ def test_a_series_with_nothing_published_has_no_page_or_feed(client, category):
 
 def test_a_contributor_cannot_create_a_series_by_typing_it(category):
     client = Client()
-    client.force_login(make_user("cora", "Contributors"))
+    sign_in_verified(client, make_user("cora", "Contributors"))
 
     response = client.post(
         f"{EXPLAINERS}add/",
@@ -343,10 +350,10 @@ def test_the_explainer_list_runs_a_fixed_number_of_queries(
         explainer.series.add("MONA Bridge")
     dana.get(EXPLAINERS)
 
-    # Session, user, permissions (2), filter choices (category, series), counts (2), the
-    # page of rows, their series, the date hierarchy (2), and the savepoint pair of the
-    # revision block django-reversion opens around every admin list.
-    with django_assert_num_queries(14):
+    # Session, user, the session's two-factor device, permissions (2), filter choices
+    # (category, series), counts (2), the page of rows, their series, the date hierarchy (2),
+    # and the savepoint pair of the revision block django-reversion opens around every list.
+    with django_assert_num_queries(15):
         response = dana.get(EXPLAINERS)
 
     assert len(response.context["cl"].result_list) == 30

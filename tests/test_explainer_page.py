@@ -6,7 +6,15 @@ from django.utils import timezone
 
 from explainers.models import Explainer
 
-from .helpers import breadcrumb_labels, cards, make_category, make_explainer, make_hero, page_soup
+from .helpers import (
+    breadcrumb_labels,
+    cards,
+    make_category,
+    make_explainer,
+    make_hero,
+    page_soup,
+    sign_in_verified,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -135,7 +143,7 @@ def test_unpublished_explainers_are_404_for_readers_and_previewed_by_editors(
 
     assert client.get(explainer.get_absolute_url()).status_code == 404
 
-    client.force_login(make_staff())
+    sign_in_verified(client, make_staff())
     response = makes_200(client, explainer.get_absolute_url())
     banner = page_soup(response).select_one(".preview-banner")
     assert "Preview" in banner.get_text()
@@ -144,14 +152,14 @@ def test_unpublished_explainers_are_404_for_readers_and_previewed_by_editors(
 
 def test_staff_without_view_permission_cannot_see_unpublished_explainers(client, category):
     explainer = make_explainer(category, "Draft", slug="draft", status=Explainer.Status.DRAFT)
-    client.force_login(make_staff(can_view=False))
+    sign_in_verified(client, make_staff(can_view=False))
 
     assert client.get(explainer.get_absolute_url()).status_code == 404
 
 
 def test_a_published_explainer_shows_editors_no_preview_banner(client, category):
     explainer = make_explainer(category, "Live", slug="live")
-    client.force_login(make_staff())
+    sign_in_verified(client, make_staff())
 
     soup = page_soup(makes_200(client, explainer.get_absolute_url()))
 

@@ -13,7 +13,7 @@ from reversion.models import Version
 from explainers.models import Explainer, HeroImage, Series, State
 from explainers.services.editing import revision_record
 
-from .helpers import make_category, make_explainer, make_hero, opened_form
+from .helpers import make_category, make_explainer, make_hero, opened_form, sign_in_verified
 from .test_admin import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
@@ -31,11 +31,13 @@ def roles():
 def client_for(role) -> Client:
     client = Client()
     if role == "contributor":
-        client.force_login(make_user("cora", "Contributors"))
+        sign_in_verified(client, make_user("cora", "Contributors"))
     elif role == "editor":
-        client.force_login(make_user("eddie", "Editors"))
+        sign_in_verified(client, make_user("eddie", "Editors"))
     elif role == "superuser":
-        client.force_login(User.objects.create_superuser("root", "root@example.org", PASSWORD))
+        sign_in_verified(
+            client, User.objects.create_superuser("root", "root@example.org", PASSWORD)
+        )
     return client
 
 

@@ -17,7 +17,14 @@ from reversion.models import Version
 
 from explainers.models import Explainer, HeroImage, Series, State
 
-from .helpers import image_upload, make_category, make_explainer, opened_form, page_soup
+from .helpers import (
+    image_upload,
+    make_category,
+    make_explainer,
+    opened_form,
+    page_soup,
+    sign_in_verified,
+)
 from .test_admin import make_user
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +42,7 @@ def roles():
 def person(username, group, first_name):
     user = make_user(username, group, first_name=first_name, email=f"{username}@example.org")
     client = Client()
-    client.force_login(user)
+    sign_in_verified(client, user)
     return client
 
 
@@ -302,8 +309,9 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(team, category, django_ass
     dana = team["dana"]
     dana.get("/admin/")  # the session and permission caches are warm after this
 
-    # Session, user, the user's and groups' permissions, five panels, the recent actions.
-    with django_assert_num_queries(10):
+    # Session, user, the session's two-factor device, the user's and groups' permissions, five
+    # panels, the recent actions.
+    with django_assert_num_queries(11):
         response = dana.get("/admin/")
 
     # Awaiting review, her drafts and recently published: 8 each, however many there are.
@@ -316,7 +324,7 @@ def test_contributors_see_their_own_explainers_first(team, category):
     cora_user = make_user("cora2", "Contributors")
     mine = make_explainer(category, "Mine", slug="mine", status="draft", owner=cora_user)
     client = Client()
-    client.force_login(cora_user)
+    sign_in_verified(client, cora_user)
 
     listed = client.get(EXPLAINERS).context["cl"].result_list
     everyone = client.get(EXPLAINERS, {"owner": "everyone"}).context["cl"].result_list
