@@ -23,7 +23,7 @@ from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 
 from .forms import CategoryAdminForm, ExplainerAdminForm, HeroImageAdminForm, SeriesAdminForm
-from .markup import render_markdown
+from .markup import BODY_MAX_LENGTH, body_length_message, render_markdown
 from .models import Category, Explainer, HeroImage, Series, SeriesItem, State
 from .services.editing import (
     presence_leave,
@@ -348,10 +348,20 @@ class HeroImageAdmin(EditorialSafetyMixin, CompareVersionAdmin):
     list_display = ["preview_thumbnail", "alt_text", "dimensions", "is_placeholder", "usage"]
     list_filter = ["is_placeholder"]
     search_fields = ["alt_text", "caption", "credit", "image"]
-    readonly_fields = ["preview", "dimensions", "rendition_sizes", "is_placeholder", "used_by"]
+    readonly_fields = [
+        "preview",
+        "original_filename",
+        "dimensions",
+        "rendition_sizes",
+        "is_placeholder",
+        "used_by",
+    ]
     fieldsets = [
         (None, {"fields": ["image", "preview", "alt_text", "caption", "credit"]}),
-        ("About the file", {"fields": ["dimensions", "rendition_sizes", "is_placeholder"]}),
+        (
+            "About the file",
+            {"fields": ["original_filename", "dimensions", "rendition_sizes", "is_placeholder"]},
+        ),
         ("Where it is used", {"fields": ["used_by"]}),
     ]
 
@@ -477,7 +487,9 @@ class OwnerFilter(admin.SimpleListFilter):
         return queryset
 
 
-reversion.register(Explainer, follow=["seriesitem_set"])
+# The body's HTML is not content but derived from the body (Explainer.save renders it): a
+# revision does not keep it, and a revert that writes "" is followed by a save.
+reversion.register(Explainer, follow=["seriesitem_set"], exclude=["body_html"])
 
 
 @admin.register(Explainer)
@@ -571,7 +583,12 @@ class ExplainerAdmin(EditorialSafetyMixin, ListingOrderMixin, CompareVersionAdmi
             return HttpResponseNotAllowed(["POST"])
         if not (self.has_add_permission(request) or self.has_change_permission(request)):
             raise PermissionDenied
-        return HttpResponse(render_markdown(request.POST.get("body", "")))
+        body = request.POST.get("body", "")
+        if len(body) > BODY_MAX_LENGTH:
+            return HttpResponse(
+                body_length_message(len(body)), status=400, content_type="text/plain"
+            )
+        return HttpResponse(render_markdown(body))
 
     def restored_content(self, version: Version) -> dict:
         """A revision's content (its pending version's, if it had one) and its series."""

@@ -41,7 +41,7 @@ def editorial_dashboard(user) -> list[Panel]:
     changelist = reverse("admin:explainers_explainer_changelist")
     explainers = (
         Explainer.objects.select_related("category", "owner", "review_comment_by")
-        .defer("body")
+        .defer("body", "body_html")
         .order_by()
     )
     now = timezone.now()

@@ -5,6 +5,7 @@ from django.core.files.storage import default_storage
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Enclosure
+from django.utils.html import escape
 
 from .images import rendition_file
 from .models import Category, Explainer, Series
@@ -40,7 +41,8 @@ class ExplainerFeed(Feed):
         return item.title
 
     def item_description(self, item):
-        return item.excerpt
+        # Feed readers read descriptions as HTML: the excerpt is text, so it goes escaped.
+        return escape(item.excerpt)
 
     def item_pubdate(self, item):
         return item.published_at

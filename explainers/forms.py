@@ -306,6 +306,8 @@ class HeroImageAdminForm(StaleSafeForm):
         return image
 
     def save(self, commit=True):
+        if isinstance(self.files.get(self.add_prefix("image")), UploadedFile):
+            self.instance.original_filename = self.files[self.add_prefix("image")].name[:255]
         if "image" in self.changed_data:
             # An editor's own file replaces the importer's placeholder for good.
             self.instance.is_placeholder = False

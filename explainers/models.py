@@ -3,7 +3,7 @@ import uuid
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxLengthValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce, JSONObject
@@ -15,10 +15,12 @@ from taggit.models import NaturalKeyManager, TagBase, TaggedItemBase
 
 from .cards import CARD_FIELDS, Card, SeriesTag
 from .images import HasRenditions, social_rendition
-from .markup import render_markdown
+from .markup import render_markdown, validate_body_length
 from .reversing import fast_reverse
 
 WORDS_PER_MINUTE = 230
+EXCERPT_MAX_LENGTH = 1000
+DESCRIPTION_MAX_LENGTH = 2000
 
 # Top-level slugs the site's own URLs use; a category there could never be reached.
 RESERVED_TOP_LEVEL_SLUGS = {"admin", "images", "media", "search", "series", "static", "feeds"}
@@ -108,7 +110,9 @@ class Category(Versioned, models.Model):
     )
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, help_text="Unique among its siblings; forms the URL.")
-    description = models.TextField(blank=True)
+    description = models.TextField(
+        blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)]
+    )
     position = models.PositiveIntegerField(default=0, help_text="Order among its siblings.")
     # The slug path from the top ("ai-principles/llm-foundations"), kept in step with the
     # parents so that URLs resolve and breadcrumbs load in one query whatever the depth.
@@ -225,7 +229,11 @@ class HeroImage(Versioned, HasRenditions, models.Model):
         width_field="width",
         height_field="height",
         max_length=255,
+        # Renditions are looked up by their original's name.
+        db_index=True,
     )
+    # Stored files get random names; this is the one the editor's file had.
+    original_filename = models.CharField(max_length=255, blank=True, editable=False)
     # Fixtures name heroes by this key: placeholders share their files, so the file name
     # cannot tell one hero from another.
     key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -462,8 +470,13 @@ class Explainer(Versioned, models.Model):
     title = models.CharField(max_length=300)
     slug = models.SlugField(max_length=255, unique=True)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="explainers")
-    excerpt = models.TextField(help_text="The standfirst shown on cards, as the listing has it.")
-    body = models.TextField(blank=True, help_text="Markdown.")
+    excerpt = models.TextField(
+        validators=[MaxLengthValidator(EXCERPT_MAX_LENGTH)],
+        help_text="The standfirst shown on cards, as the listing has it.",
+    )
+    body = models.TextField(blank=True, help_text="Markdown.", validators=[validate_body_length])
+    # The body as readers get it, rendered by save() (see there).
+    body_html = models.TextField(blank=True, editable=False)
     hero = models.ForeignKey(
         HeroImage,
         null=True,
@@ -508,6 +521,19 @@ class Explainer(Versioned, models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
+        # The body's HTML is rendered here, when the body is written, and stored: a reader's
+        # request never parses Markdown. Every write of ``body`` in this codebase goes
+        # through save() (the admin form, publishing a pending version, recovering); imports
+        # use bulk_create/bulk_update but never set a body (a new explainer's is "", whose
+        # HTML is the field's default ""). Anything that writes ``body`` another way must
+        # render ``body_html`` too.
+        update_fields = kwargs.get("update_fields")
+        if "body" not in self.get_deferred_fields() and (
+            update_fields is None or "body" in update_fields
+        ):
+            self.body_html = render_markdown(self.body)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "body_html"}
         loaded_slug = getattr(self, "_loaded_slug", None)
         with transaction.atomic():
             super().save(*args, **kwargs)
@@ -527,6 +553,21 @@ class Explainer(Versioned, models.Model):
         return (self.slug,)
 
     natural_key.dependencies = ["explainers.category", "explainers.heroimage"]
+
+    def clean(self):
+        held = (
+            PreviousSlug.objects.filter(slug=self.slug)
+            .exclude(explainer_id=self.pk)
+            .select_related("explainer")
+            .first()
+        )
+        if held is not None:
+            raise ValidationError(
+                {
+                    "slug": f"“{self.slug}” was the address of “{held.explainer}”, and old "
+                    "links still lead there: choose another slug."
+                }
+            )
 
     @classmethod
     def from_db(cls, db, field_names, values):
@@ -606,12 +647,13 @@ class Explainer(Versioned, models.Model):
         """The series its card shows: the first by name."""
         return next(iter(self.series_list), None)
 
-    def body_html(self) -> str:
-        return render_markdown(self.body)
-
     def neighbours(self, queryset):
         """(previous, next) in the category's listing order, among ``queryset``."""
-        siblings = queryset.filter(category_id=self.category_id).select_related("category")
+        siblings = (
+            queryset.filter(category_id=self.category_id)
+            .select_related("category")
+            .defer("body", "body_html")  # a title and a link are all they show
+        )
         before = Q(position__lt=self.position) | Q(position=self.position, pk__lt=self.pk)
         after = Q(position__gt=self.position) | Q(position=self.position, pk__gt=self.pk)
         previous = siblings.filter(before).order_by("-position", "-pk").first()

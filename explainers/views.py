@@ -10,20 +10,31 @@ from django.views.generic import DetailView, ListView, TemplateView
 from PIL import UnidentifiedImageError
 
 from .images import RENDITION_FORMATS, is_declared_rendition, rendition_file
+from .markup import render_markdown
 from .models import Category, Explainer, HeroImage, Series, SeriesItem
 from .search import UnsearchableQuery, checked_query, search_explainers, snippet_html, words_of
 from .structured_data import article, breadcrumb_list, collection_page
+from .two_factor import passed_two_factor
 
 SITE_NAME = settings.SITE_NAME
 SITE_DESCRIPTION = "Explainers on how AI works: from LLM foundations to model architectures."
 CARDS_PER_PAGE = 30
 LATEST_ON_HOME = 6
 RELATED_COUNT = 3
+# The deepest category a URL may name (the site's go two deep today): deeper is a 404
+# before any query, not thousands of prefixes for the database to look up.
+MAX_CATEGORY_DEPTH = 8
 
 
 def can_preview(user) -> bool:
-    """Signed-in staff who may view explainers also see drafts and scheduled ones."""
-    return user.is_authenticated and user.is_staff and user.has_perm("explainers.view_explainer")
+    """Signed-in staff who may view explainers also see drafts and scheduled ones (after the
+    second factor, for those who need one: a password alone shows nothing unpublished)."""
+    return (
+        user.is_authenticated
+        and user.is_staff
+        and user.has_perm("explainers.view_explainer")
+        and passed_two_factor(user)
+    )
 
 
 class PageMetaMixin:
@@ -166,6 +177,10 @@ class PendingPreviewView(ExplainerDetailView):
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object().show_pending()
+        if self.object.pending is not None:
+            # The stored HTML is the published body's: render the pending one for this page
+            # (staff only; the form that saved it held it to the body's length limit).
+            self.object.body_html = render_markdown(self.object.body)
         names = self.object.working_series()
         self.object.series_items = [
             SeriesItem(tag=series) for series in Series.objects.filter(name__in=names)
@@ -252,6 +267,9 @@ class SearchView(PageMetaMixin, ListView):
 def category_or_explainer(request, category_path, slug=None):
     """Serve a category page, or an explainer page when the last part is not a category."""
     full_path = f"{category_path}/{slug}" if slug else category_path
+    # An explainer's address is its category's path and its slug: one part more.
+    if full_path.count("/") + 1 > MAX_CATEGORY_DEPTH + (slug is not None):
+        raise Http404("No such category.")
     chain = Category.objects.chain_to(full_path)
     if chain and chain[-1].path == full_path:
         return CategoryView.as_view()(request, chain=chain)

@@ -64,11 +64,19 @@ INSTALLED_APPS = [
     "reversion_compare",
     "axes",
     "csp",
+    # Two-factor sign-in for the admin (explainers/two_factor.py): authenticator apps (TOTP)
+    # and recovery codes (static tokens).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "explainers",
 ]
 
 MIDDLEWARE = [
     "explainers.middleware.RequestIdMiddleware",
+    # 400 for control characters, 413 for a body outside the admin, 405 for writes to
+    # read-only pages: before anything reads the path, the query or the body.
+    "explainers.middleware.RefuseHostileRequestsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "explainers.middleware.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -79,6 +87,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): a second factor was given in this session.
+    "django_otp.middleware.OTPMiddleware",
+    # Admin pages wait for it from those who need it (Editors, superusers, anyone set up).
+    "explainers.two_factor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into its lockout response.
@@ -91,11 +103,43 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# Sign-in guessing: 5 failures for one username from one address lock that pair for an hour.
+# Sign-in guessing (explainers/security.py). AXES_FAILURE_LIMIT failures lock:
+# - an address, whatever usernames it tried ("ip_address"): one address guessing many
+#   usernames, or one password across many accounts;
+# - a username, whatever addresses tried it ("username"): a guess spread over many addresses;
+#   except from an address that user signed in from (right password) in the last 90 days, so
+#   an attacker's failures elsewhere never lock the real user out where they sign in. Their
+#   own address's failures still count. (A plain list cannot say this: ["username"] locks the
+#   user out everywhere, [["username", "ip_address"]] lets each new address guess again.)
 AXES_FAILURE_LIMIT = int(os.environ.get("DJANGO_AXES_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = 1
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = "explainers.security.lockout_parameters"
+# 15 minutes, doubling with each lockout of the same address or username, at most 24 hours.
+AXES_COOLOFF_TIME = "explainers.security.cool_off"
+AXES_HANDLER = "explainers.security.SignInAttemptHandler"
+# One failure-log row per failed sign-in, marked on the one that locked: the cool-off reads
+# the lockouts back. Failures during a lockout are refused unchecked and not counted.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A right password clears that user's own failures from that address (and no one else's).
 AXES_RESET_ON_SUCCESS = True
+# The client's address: REMOTE_ADDR, or behind DJANGO_TRUSTED_PROXY_COUNT proxies (a load
+# balancer is 1) the address the outermost of them saw, read from the right of
+# X-Forwarded-For (the entries left of it are the client's to invent). Without a proxy, keep
+# 0: with it set, anyone reaching the site directly could choose their address.
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT > 0:
+    # The header only: REMOTE_ADDR is then a proxy's, never a client's.
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR",)
+    # django-ipware counts the proxies listed in the header: all but the nearest, which
+    # connects to us (REMOTE_ADDR) and appends the address it saw.
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1
+    # At least that many proxies: a client's own invented entries do not void the header.
+    IPWARE_STRICT = False
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+# The admin's sign-in page, linked from the end of a password reset (emailed link, Django's
+# email settings below).
+LOGIN_URL = "admin:login"
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
@@ -207,14 +251,23 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
     "default": {"BACKEND": "site_config.redis_cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        # Bounded (each process has its own): when full, the least recently used third goes.
+        "OPTIONS": {"MAX_ENTRIES": 500},
+    }
 }
 # How long a CDN may keep a public page; our own cache is invalidated on every change.
 PAGE_CACHE_SECONDS = env_int("DJANGO_CACHE_SECONDS", 300)
+# The largest request body accepted outside the admin, whose uploads (hero images up to
+# 10 MB) keep Django's own limits: public pages take none, so 64 KB is plenty.
+PUBLIC_BODY_MAX_BYTES = env_int("DJANGO_PUBLIC_BODY_MAX_BYTES", 64 * 1024)
 
 # The site's name, and its address for links in emails ("https://explainers.example.com").
 SITE_NAME = os.environ.get("DJANGO_SITE_NAME", "AI Explainers")
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Authenticator apps list the admin account under the site's name.
+OTP_TOTP_ISSUER = SITE_NAME
 
 # Editing: autosave of dirty forms, who else has a form open, how long scratch copies live.
 AUTOSAVE_SECONDS = env_int("DJANGO_AUTOSAVE_SECONDS", 20)
@@ -243,7 +296,16 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+# Opt-in: both bind every subdomain (and, preloaded, every browser) to HTTPS for good.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+# check --deploy recommends both; leaving them off is a decision, taken above.
+SILENCED_SYSTEM_CHECKS = [
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
+# Signing in (or a password reset) leads to the editorial dashboard.
+LOGIN_REDIRECT_URL = "admin:index"
 # The health checks answer the load balancer over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"

@@ -25,6 +25,7 @@ from .helpers import (
     make_hero,
     opened_form,
     page_soup,
+    sign_in_verified,
 )
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +54,7 @@ def make_user(username, group=None, **fields):
 
 def signed_in(user):
     client = Client()
-    client.force_login(user)
+    sign_in_verified(client, user)
     return client
 
 
@@ -254,6 +255,30 @@ def test_the_markdown_preview_is_sanitized_and_needs_staff(editor, client):
     html = response.content.decode()
     assert "<strong>bold</strong>" in html and "<script" not in html and "javascript" not in html
     assert client.post(f"{EXPLAINERS}preview/", {"body": "x"}).status_code == 302
+
+
+def test_a_slug_that_still_leads_to_another_explainer_is_refused(editor, category):
+    moved = make_explainer(category, "Moved", slug="old-address")
+    moved.slug = "new-address"
+    moved.save()  # "old-address" now redirects to it
+    other = make_explainer(category, "Other", slug="other", status="draft")
+    url = f"{EXPLAINERS}{other.pk}/change/"
+
+    response = editor.post(url, {**opened_form(editor, url), "slug": "old-address"})
+
+    assert response.status_code == 200
+    assert "was the address of “Moved”" in response.content.decode()
+    other.refresh_from_db()
+    assert other.slug == "other"
+
+
+def test_signing_in_leads_to_the_editorial_dashboard():
+    make_user("target", "Contributors")
+    client = Client()
+
+    response = client.post("/admin/login/", {"username": "target", "password": PASSWORD})
+
+    assert response["Location"] == "/admin/"
 
 
 def test_view_on_site_opens_a_draft_as_a_preview(editor, category):
@@ -541,6 +566,7 @@ def test_an_upload_is_stored_under_a_random_name_with_the_extension_of_its_real_
         upload(contributor, SimpleUploadedFile("holiday.jpg", png.getvalue()))
 
     names = [hero.image.name for hero in HeroImage.objects.order_by("pk")]
+    assert {hero.original_filename for hero in HeroImage.objects.all()} == {"holiday.jpg"}
     assert all(re.fullmatch(r"heroes/\d{4}/\d{2}/[0-9a-f]{32}\.png", name) for name in names)
     assert names[0] != names[1]
 
@@ -598,4 +624,5 @@ def test_a_right_password_signs_in(settings):
     response = client.post("/admin/login/", {"username": "target", "password": PASSWORD})
 
     assert response.status_code == 302
-    assert client.get(EXPLAINERS).status_code == 200
+    # Signed in; an editor's admin pages then wait for the second factor (tests/test_sign_in.py).
+    assert client.get(EXPLAINERS)["Location"].startswith("/admin/two-factor/")

@@ -5,6 +5,7 @@ import xml.etree.ElementTree as ET
 
 import feedparser
 import pytest
+from bs4 import BeautifulSoup
 from django.utils import timezone
 
 from explainers.models import Explainer
@@ -219,3 +220,17 @@ def test_json_ld_cannot_be_broken_out_of(client, site):
     assert json_ld(page_soup(response))["Article"]["headline"] == (
         "</script><script>alert(1)</script>"
     )
+
+
+def test_feeds_give_an_excerpt_as_text_even_when_it_looks_like_html(client, site):
+    tokens = site["tokens"]
+    tokens.excerpt = "Why <b>tokens</b> & not <script>alert(1)</script> words"
+    tokens.save()
+
+    for url in ("/feeds/rss.xml", "/feeds/atom.xml"):
+        entry = next(
+            e for e in feedparser.parse(client.get(url).content).entries if e.title == "Tokens"
+        )
+        summary = BeautifulSoup(entry.summary, "html.parser")
+        assert summary.get_text() == tokens.excerpt
+        assert summary.find("b") is None and summary.find("script") is None

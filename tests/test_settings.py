@@ -97,3 +97,35 @@ def test_the_cache_is_redis_when_redis_url_is_set_and_local_memory_otherwise():
 
     assert "RedisCache" in redis and "redis://127.0.0.1:6379/3" in redis
     assert "LocMemCache" in local
+
+
+HSTS = (
+    "from django.test import RequestFactory; from django.middleware.security import "
+    "SecurityMiddleware as M; from django.http import HttpResponse;"
+    "r = RequestFactory().get('/', secure=True);"
+    "print(M(lambda q: HttpResponse())(r)['Strict-Transport-Security'])"
+)
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "k3y-" + "".join(chr(65 + n % 26) + str(n) for n in range(20)),
+    "DJANGO_ALLOWED_HOSTS": "testserver",
+}
+
+
+def test_hsts_covers_subdomains_and_preload_only_when_asked():
+    assert run_with_settings(PRODUCTION, HSTS) == "max-age=31536000"
+    both = {**PRODUCTION, "DJANGO_HSTS_INCLUDE_SUBDOMAINS": "1", "DJANGO_HSTS_PRELOAD": "1"}
+    assert run_with_settings(both, HSTS) == "max-age=31536000; includeSubDomains; preload"
+
+
+def test_the_deploy_check_is_clean_in_production_either_way():
+    for extra in ({}, {"DJANGO_HSTS_INCLUDE_SUBDOMAINS": "1", "DJANGO_HSTS_PRELOAD": "1"}):
+        result = subprocess.run(
+            [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            env={"PATH": "/usr/bin:/bin", **PRODUCTION, **extra},
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr + result.stdout

@@ -155,7 +155,7 @@ def _place_categories(planned_categories: list[PlannedCategory], parent: str | N
 
 
 def _write_explainers(planned_explainers, categories, report, written_files, dry_run):
-    existing = list(Explainer.objects.select_related("hero").defer("body"))
+    existing = list(Explainer.objects.select_related("hero").defer("body", "body_html"))
     by_title = {explainer.title: explainer for explainer in existing}
     by_title_key = {_title_key(explainer.title): explainer for explainer in existing}
     slugs = {explainer.slug for explainer in existing}

@@ -272,7 +272,9 @@ def _bulk_change(explainers, user, loaded_versions, **changes) -> BulkResult:
 def _fresh_rows(explainers: QuerySet[Explainer], loaded_versions) -> BulkResult:
     result = BulkResult()
     for row in (
-        explainers.select_for_update(of=("self",)).select_related("changed_by").defer("body")
+        explainers.select_for_update(of=("self",))
+        .select_related("changed_by")
+        .defer("body", "body_html")
     ):
         loaded = (loaded_versions or {}).get(row.pk)
         if loaded is not None and loaded != row.version:
