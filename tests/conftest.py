@@ -16,3 +16,11 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def category():
+    """LLM Foundations under AI Principles: the tree most tests need."""
+    from tests.helpers import make_category
+
+    return make_category("LLM Foundations", parent=make_category("AI Principles"))

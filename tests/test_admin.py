@@ -73,11 +73,6 @@ def superuser():
     return signed_in(User.objects.create_superuser("root", "root@example.org", PASSWORD))
 
 
-@pytest.fixture
-def category():
-    return make_category("LLM Foundations", parent=make_category("AI Principles"))
-
-
 def explainer_form(category, published_at=None, **overrides):
     data = {
         "title": "Attention, explained",

@@ -20,7 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from explainers.models import Explainer, HeroImage
-from tests.helpers import image_upload, make_category
+from tests.helpers import image_upload
 from tests.test_admin import PASSWORD, make_user
 from tests.test_browser import (  # noqa: F401  (the fixtures browser, open_page)
     ARTIFACTS,
@@ -47,11 +47,6 @@ BODY = "## Why it matters\n\nAttention **weights** tokens."
 def roles(browser):  # noqa: F811  (a fixture parameter, not a redefinition)
     # After browser, which allows ORM calls next to Playwright's running event loop.
     call_command("setup_roles", stdout=io.StringIO())
-
-
-@pytest.fixture
-def category():
-    return make_category("LLM Foundations", parent=make_category("AI Principles"))
 
 
 @pytest.fixture

@@ -44,11 +44,6 @@ UNREACHABLE_REDIS = {
 
 
 @pytest.fixture
-def category():
-    return make_category("LLM Foundations", parent=make_category("AI Principles"))
-
-
-@pytest.fixture
 def explainer(category):
     explainer = make_explainer(category, "What is attention?", position=0)
     explainer.series.add("MONA explainer")

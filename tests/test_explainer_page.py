@@ -19,11 +19,6 @@ from .helpers import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def category():
-    return make_category("LLM Foundations", parent=make_category("AI Principles"))
-
-
 def make_staff(username="editor", *, can_view=True):
     user = User.objects.create_user(username, password="a long test password", is_staff=True)
     if can_view:

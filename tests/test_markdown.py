@@ -21,7 +21,7 @@ from explainers import markup
 from explainers.markup import BODY_MAX_LENGTH, RAW_HTML_MAX_TAGS, render_markdown
 from explainers.models import Explainer
 
-from .helpers import make_category, make_explainer, opened_form, page_soup, sign_in_verified
+from .helpers import make_explainer, opened_form, page_soup, sign_in_verified
 
 EXPLAINERS = "/admin/explainers/explainer/"
 TOO_LONG = BODY_MAX_LENGTH + 1
@@ -181,11 +181,6 @@ def test_other_pathological_bodies_render_to_sanitized_html(pattern):
 
 
 # Stored at save time, never rendered for a reader
-
-
-@pytest.fixture
-def category():
-    return make_category("LLM Foundations", parent=make_category("AI Principles"))
 
 
 @pytest.mark.django_db

@@ -13,7 +13,7 @@ from reversion.models import Version
 from explainers.models import Explainer, HeroImage, Series, State
 from explainers.services.editing import revision_record
 
-from .helpers import make_category, make_explainer, make_hero, opened_form, sign_in_verified
+from .helpers import make_explainer, make_hero, opened_form, sign_in_verified
 from .test_admin import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
@@ -39,11 +39,6 @@ def client_for(role) -> Client:
             client, User.objects.create_superuser("root", "root@example.org", PASSWORD)
         )
     return client
-
-
-@pytest.fixture
-def category():
-    return make_category("LLM Foundations", parent=make_category("AI Principles"))
 
 
 def draft(category, **fields):

@@ -19,7 +19,6 @@ from explainers.models import Explainer, HeroImage, Series, State
 
 from .helpers import (
     image_upload,
-    make_category,
     make_explainer,
     opened_form,
     page_soup,
@@ -53,11 +52,6 @@ def team():
         "dana": person("dana", "Editors", "Dana"),
         "ed": person("ed", "Editors", "Ed"),
     }
-
-
-@pytest.fixture
-def category():
-    return make_category("LLM Foundations", parent=make_category("AI Principles"))
 
 
 def submit(client, url, on_commit, **changes):
