@@ -13,6 +13,7 @@ import re
 import nh3
 from django.core.exceptions import ValidationError
 from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline, image, link
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
@@ -24,6 +25,12 @@ BODY_MAX_LENGTH = 100_000
 # 1.6 s, 2,000 a few milliseconds. The HTML markdown-it writes itself nests no deeper than
 # its maxNesting (20).
 RAW_HTML_MAX_TAGS = 2_000
+# Links and images ("[", "![") one body may try and fail to read; past that, a "[" is text.
+# Each try walks ahead through the label, nested up to maxNesting (20) deep, so a body of
+# nothing but "![" or "[a](" costs markdown-it-py about 20 µs a character (2.5 s for
+# 100,000); real bodies fail a few dozen times (a "[sic]", a "[ ]" checkbox).
+FAILED_LINKS_MAX = 1_000
+FAILED_LINKS = "failed_links"  # the count, in the render's env
 START_TAG = re.compile(r"<[A-Za-z]")
 TOP_HEADING = re.compile(r"<(/?)h1\b")
 TEXT_ALIGN = re.compile(r"^text-align:\s*(left|right|center)$")
@@ -82,12 +89,31 @@ def _budget_raw_html(state) -> None:
                 spent += tags
 
 
+def _within_failed_links_budget(rule):
+    """The inline rule ``rule`` (link or image), tried while the body's failed tries
+    stay within FAILED_LINKS_MAX. Tries inside a label (``silent``) are not counted: they
+    are bounded by maxNesting for each counted one."""
+
+    def attempt(state: StateInline, silent: bool) -> bool:
+        if state.env.get(FAILED_LINKS, 0) >= FAILED_LINKS_MAX:
+            return False
+        if rule(state, silent):
+            return True
+        if not silent:
+            state.env[FAILED_LINKS] = state.env.get(FAILED_LINKS, 0) + 1
+        return False
+
+    return attempt
+
+
 def _parser() -> MarkdownIt:
     # Raw HTML in Markdown is parsed as HTML, as it was, and nh3 keeps only the allowed
     # tags and attributes (editors use <sub>, <sup>, <figure>, <abbr>).
     md = MarkdownIt("commonmark", {"html": True})
     md.enable(["table", "strikethrough"])
     md.use(footnote_plugin).use(deflist_plugin)
+    md.inline.ruler.at("link", _within_failed_links_budget(link))
+    md.inline.ruler.at("image", _within_failed_links_budget(image))
     md.core.ruler.push("fit_allowed_tags", _fit_allowed_tags)
     md.core.ruler.push("budget_raw_html", _budget_raw_html)
     # Every link is kept as written; nh3 drops any URL whose scheme is not allowed

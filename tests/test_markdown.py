@@ -18,7 +18,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from explainers import markup
-from explainers.markup import BODY_MAX_LENGTH, RAW_HTML_MAX_TAGS, render_markdown
+from explainers.markup import (
+    BODY_MAX_LENGTH,
+    FAILED_LINKS_MAX,
+    RAW_HTML_MAX_TAGS,
+    render_markdown,
+)
 from explainers.models import Explainer
 
 from .helpers import make_explainer, opened_form, page_soup, sign_in_verified
@@ -122,6 +127,23 @@ def test_a_body_of_open_brackets_is_text():
     soup = soup_of(render_markdown(filled("[")))
 
     assert soup.p.get_text() == "[" * BODY_MAX_LENGTH and not soup.a
+
+
+def test_links_after_a_few_stray_brackets_still_link():
+    soup = soup_of(
+        render_markdown("A [sic] and [ ] and ![x( then [the paper](https://example.org/p).")
+    )
+
+    assert soup.a["href"] == "https://example.org/p" and soup.a.get_text() == "the paper"
+
+
+def test_past_the_budget_of_failed_brackets_a_link_is_text():
+    stray = "[sic] " * FAILED_LINKS_MAX
+    html = render_markdown(f"[before](https://example.org/1) {stray}[after](https://example.org/2)")
+
+    links = soup_of(html).find_all("a")
+    assert [a["href"] for a in links] == ["https://example.org/1"]
+    assert html.rstrip().endswith("[after](https://example.org/2)</p>")
 
 
 def test_a_body_of_nested_divs_is_shown_as_text():
