@@ -524,6 +524,12 @@ class Explainer(Versioned, models.Model):
     pending_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     series = TaggableManager(through=SeriesItem, blank=True, verbose_name="series")
+    # Library images the body shows (Markdown images pointing at their renditions), kept
+    # in step with the body when it is saved: readers may fetch those, and an image in use
+    # is not deleted.
+    body_images = models.ManyToManyField(
+        HeroImage, blank=True, editable=False, related_name="shown_in_bodies"
+    )
 
     objects = ExplainerQuerySet.as_manager()
 
