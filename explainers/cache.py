@@ -1,4 +1,5 @@
-"""Public pages cached in the shared cache, and invalidated for every web machine at once.
+"""Public pages cached in the shared cache, answered before the rest of the middleware stack,
+and invalidated for every web machine at once.
 
 Each stored page carries the content version it was rendered under, a number kept in the
 cache itself (Redis in production). Any change to the content bumps the version once its
@@ -6,9 +7,13 @@ transaction commits, so the next request on any machine finds the stored page ou
 and renders afresh. Signed-in editors bypass the cache both ways: they never get a cached
 page and never fill one.
 
-A lookup is one round trip: the version, the page and the time of the next scheduled
+PageCacheMiddleware sits near the top of MIDDLEWARE, as WhiteNoise does for static files: a
+hit is answered from the cache with the headers the whole stack gave the page when it was
+rendered (security headers, CSP, ETag), without running the rest. A lookup is one round trip:
+the version, the page in the encoding the client takes and the time of the next scheduled
 publication (which bounds how long a page may be kept, and is read from the database once per
-version rather than on every render) come back from one MGET.
+version rather than on every render) come back from one MGET. Each page is stored in every
+encoding (identity, gzip, brotli), compressed once when it is rendered.
 
 A page is keyed by scheme, host, path and the one parameter a cached page reads: ``page``, the
 number a paginated list actually showed. Every other parameter (utm_source, a cache buster) is
@@ -20,26 +25,58 @@ import hashlib
 import logging
 import time
 from functools import wraps
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse, QueryDict
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers, patch_cache_control, patch_vary_headers
+from django.utils.cache import (
+    add_never_cache_headers,
+    get_conditional_response,
+    patch_cache_control,
+    patch_vary_headers,
+)
 
-from .middleware import safe_methods_only
+from .compression import (
+    IDENTITY,
+    accepted_encoding,
+    compressed_variants,
+    encode_response,
+    is_compressible,
+    without_body_for_head,
+)
+from .middleware import SAFE_METHODS, safe_methods_only
 from .models import Explainer
 
 VERSION_KEY = "explainers:content-version"
 NEXT_PUBLICATION_KEY = "explainers:next-publication"
-PAGE_KEY_PREFIX = "explainers:page:v2:"
+PAGE_KEY_PREFIX = "explainers:page:v3:"
 # The only query parameter a cached page reads (ListView's page number). The search page's
 # ``q`` would make one entry per query: search is not cached.
 PAGE_PARAMETER = "page"
-# A stored page: (version, content, content type, expiry time, paginated).
-PAGINATED = 4
+# Headers of one answer rather than of the page: set afresh on every answer, never stored.
+PER_ANSWER_HEADERS = {
+    "cache-control", "content-encoding", "content-length", "date", "vary", "x-cache",
+}  # fmt: skip
 logger = logging.getLogger(__name__)
+
+
+class StoredPage(NamedTuple):
+    version: int
+    expires: float  # time.time() past which no CDN may keep it
+    paginated: bool  # a list, whose every page has an entry of its own
+    headers: list[tuple[str, str]]
+    body: bytes  # in the encoding its key names
+
+
+class Cacheable(NamedTuple):
+    """What ``cached_page`` tells the middleware of a page it may store."""
+
+    number: int  # the page of the list it showed (1 when not a list)
+    paginated: bool
 
 
 def content_version() -> int:
@@ -64,18 +101,23 @@ def _bump_version():
         cache.add(VERSION_KEY, time.time_ns(), timeout=None)
 
 
-def is_signed_in(request) -> bool:
+def has_session(request) -> bool:
     # Readers carry no session cookie: they cost no session lookup.
-    return settings.SESSION_COOKIE_NAME in request.COOKIES and request.user.is_authenticated
+    return settings.SESSION_COOKIE_NAME in request.COOKIES
 
 
-def page_key(request, number: int = 1) -> str:
-    """The cache key of this page at page ``number`` (page 1 has no ``?page=``)."""
+def is_signed_in(request) -> bool:
+    return has_session(request) and request.user.is_authenticated
+
+
+def page_key(request, number: int = 1, encoding: str = IDENTITY) -> str:
+    """The cache key of this page at page ``number`` (page 1 has no ``?page=``), in
+    ``encoding``."""
     # Scheme and host too: pages print absolute URLs (canonical, og:image) built from them.
     address = f"{request.scheme}://{request.get_host()}{request.path}"
     if number != 1:
         address += f"?{PAGE_PARAMETER}={number}"
-    return PAGE_KEY_PREFIX + hashlib.sha256(address.encode()).hexdigest()
+    return f"{PAGE_KEY_PREFIX}{hashlib.sha256(address.encode()).hexdigest()}:{encoding}"
 
 
 def only_the_page_parameter(request) -> None:
@@ -100,7 +142,8 @@ def asked_page(request) -> int | None:
 
 
 def cached_page(view):
-    """Cache a public page's 200 answers; editors get uncached, uncacheable answers.
+    """Mark a public page's 200 answers for the page cache; editors get uncached,
+    uncacheable answers.
 
     GET and HEAD only: anything else is a 405 before the view runs (``safe_methods_only``).
     """
@@ -108,68 +151,125 @@ def cached_page(view):
     @wraps(view)
     def cached_view(request, *args, **kwargs):
         only_the_page_parameter(request)
+        response = view(request, *args, **kwargs)
         if is_signed_in(request):
-            response = view(request, *args, **kwargs)
             add_never_cache_headers(response)
             patch_cache_control(response, private=True)
             return response
-        asked = asked_page(request)
-        keys = [VERSION_KEY, page_key(request), NEXT_PUBLICATION_KEY]
-        if asked not in (1, None):
-            keys.append(page_key(request, asked))
-        try:
-            found = cache.get_many(keys)
-            version = found.get(VERSION_KEY) or content_version()
-        except Exception:  # a cache outage must not take the pages down with it
-            logger.warning("Page cache unavailable; serving %s uncached", request.path)
-            return view(request, *args, **kwargs)
-        first = found.get(keys[1])
-        if asked == 1 or (_fresh(first, version) and not first[PAGINATED]):
-            stored = first
-        else:
-            # A list's page `asked` has an entry of its own (when `asked` is a number).
-            stored = found.get(keys[3]) if len(keys) > 3 else None
-        if _fresh(stored, version):
-            _, content, content_type, expires, _ = stored
-            response = HttpResponse(content, content_type=content_type)
-            response["X-Cache"] = "hit"
-        else:
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render"):
-                response.render()
-            response["X-Cache"] = "miss"
-            if response.status_code != 200 or response.has_header("Cache-Control"):
-                patch_vary_headers(response, ["Cookie"])
-                return response
-            lifetime = _lifetime(version, found.get(NEXT_PUBLICATION_KEY))
-            expires = time.time() + lifetime
+        if hasattr(response, "render"):
+            response.render()
+        if response.status_code == 200 and not response.has_header("Cache-Control"):
             # Stored under the page number the list showed ("?page=last", "?page=02" and
             # "?page=2" share one entry); a page that is not a list ignores ``?page=``.
             shown = (getattr(response, "context_data", None) or {}).get("page_obj")
-            key = page_key(request, shown.number if shown is not None else 1)
-            try:
-                content_type = response["Content-Type"]
-                stored = (version, response.content, content_type, expires, shown is not None)
-                cache.set(key, stored, lifetime)
-            except Exception:
-                logger.warning("Page cache unavailable; %s not stored", request.path)
-        # Browsers revalidate every time (a 304 with the ETag); a CDN may keep the page until
-        # the next scheduled publication at the latest.
-        patch_cache_control(
-            response,
-            public=True,
-            max_age=0,
-            must_revalidate=True,
-            s_maxage=max(1, int(expires - time.time())),
-        )
+            response.cacheable = Cacheable(shown.number if shown else 1, shown is not None)
         patch_vary_headers(response, ["Cookie"])
         return response
 
     return safe_methods_only(cached_view)
 
 
-def _fresh(stored: tuple | None, version: int) -> bool:
-    return stored is not None and stored[0] == version
+class PageCacheMiddleware:
+    """Answer readers' GET and HEAD requests for cached pages before the rest of the stack,
+    and store the pages ``cached_page`` marks, in every encoding, on their way out.
+
+    After RefuseHostileRequestsMiddleware (hostile requests are refused first) and before
+    everything else. Requests with a session cookie (editors) are not looked up: their pages
+    may differ from readers'.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        # Never pages: no lookup for them.
+        self.not_pages = (settings.STATIC_URL, reverse("admin:index"))
+
+    def __call__(self, request):
+        if (
+            request.method not in SAFE_METHODS
+            or has_session(request)
+            or request.path.startswith(self.not_pages)
+        ):
+            return self.answer(request, self.get_response(request))
+        encoding = accepted_encoding(request)
+        asked = asked_page(request)
+        keys = [VERSION_KEY, NEXT_PUBLICATION_KEY, page_key(request, 1, encoding)]
+        if asked not in (1, None):
+            keys.append(page_key(request, asked, encoding))
+        try:
+            found = cache.get_many(keys)
+            version = found.get(VERSION_KEY) or content_version()
+        except Exception:  # a cache outage must not take the pages down with it
+            logger.warning("Page cache unavailable; serving %s uncached", request.path)
+            return self.answer(request, self.get_response(request))
+        first = found.get(keys[2])
+        if asked == 1 or (_fresh(first, version) and not first.paginated):
+            stored = first
+        else:
+            # A list's page `asked` has an entry of its own (when `asked` is a number).
+            stored = found.get(keys[3]) if len(keys) > 3 else None
+        if _fresh(stored, version):
+            return self.hit(request, stored, encoding)
+        response = self.get_response(request)
+        cacheable = getattr(response, "cacheable", None)
+        if cacheable is None or response.cookies:
+            return self.answer(request, response)
+        lifetime = _lifetime(version, found.get(NEXT_PUBLICATION_KEY))
+        expires = time.time() + lifetime
+        headers = [
+            (name, value) for name, value in response.items()
+            if name.lower() not in PER_ANSWER_HEADERS
+        ]  # fmt: skip
+        variants = compressed_variants(response.content)
+        entries = {
+            page_key(request, cacheable.number, name): StoredPage(
+                version, expires, cacheable.paginated, headers, body
+            )
+            for name, body in variants.items()
+        }
+        try:
+            cache.set_many(entries, lifetime)
+        except Exception:
+            logger.warning("Page cache unavailable; %s not stored", request.path)
+        response["X-Cache"] = "miss"
+        encode_response(response, encoding, variants[encoding])
+        _allow_shared_caches(response, expires)
+        return without_body_for_head(request, response)
+
+    def answer(self, request, response):
+        """A page not answered from the cache nor stored: compressed all the same."""
+        if getattr(response, "cacheable", None) is not None and is_compressible(response):
+            encode_response(response, accepted_encoding(request))
+        return without_body_for_head(request, response)
+
+    def hit(self, request, stored: StoredPage, encoding: str):
+        response = HttpResponse(stored.body)
+        for name, value in stored.headers:
+            response[name] = value
+        response["X-Cache"] = "hit"
+        response["Content-Length"] = str(len(stored.body))
+        encode_response(response, encoding, stored.body)
+        _allow_shared_caches(response, stored.expires)
+        not_modified = get_conditional_response(
+            request, etag=response.get("ETag"), response=response
+        )
+        return not_modified or without_body_for_head(request, response)
+
+
+def _allow_shared_caches(response, expires: float) -> None:
+    # Browsers revalidate every time (a 304 with the ETag); a CDN may keep the page until
+    # the next scheduled publication at the latest.
+    patch_cache_control(
+        response,
+        public=True,
+        max_age=0,
+        must_revalidate=True,
+        s_maxage=max(1, int(expires - time.time())),
+    )
+    patch_vary_headers(response, ["Cookie"])
+
+
+def _fresh(stored: StoredPage | None, version: int) -> bool:
+    return stored is not None and stored.version == version
 
 
 def _lifetime(version: int, known: tuple | None) -> int:

@@ -77,6 +77,11 @@ MIDDLEWARE = [
     # 400 for control characters, 413 for a body outside the admin, 405 for writes to
     # read-only pages: before anything reads the path, the query or the body.
     "explainers.middleware.RefuseHostileRequestsMiddleware",
+    # A reader's cached page is answered here, with the headers the stack below gave it when
+    # it was rendered; nothing below runs for it.
+    "explainers.cache.PageCacheMiddleware",
+    # brotli or gzip for everything else that is text (pages the cache stores it encodes).
+    "explainers.compression.CompressionMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "explainers.middleware.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -249,7 +254,7 @@ WHITENOISE_MAX_AGE = 365 * 24 * 3600 if not DEBUG else 0
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
-    "default": {"BACKEND": "site_config.redis_cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}
+    "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
     else {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
