@@ -6,8 +6,10 @@ settings (DJANGO_DEBUG=0, a random secret key, whitenoise with collected static 
 * ``home``: the home page ``/``;
 * ``category``: ``/ai-principles/llm-foundations/``, the first page of a category (30 cards),
   served from the shared page cache (Redis) after the warm-up;
-* ``category, uncached``: the same page with a distinct ``?bench=N`` on every request, so the
-  cache never answers and every request renders the page;
+* ``category, uncached``: the same page from a second gunicorn whose settings differ only in
+  the cache (Django's DummyCache, as ``../shared/bench`` does): every request renders the page
+  and queries the database. (A distinct query string no longer does it: the page cache
+  ignores every parameter but ``page``.)
 * ``explainer``: the first explainer of that category (found in the database);
 * ``static``: the very bytes of the category page, written into STATIC_ROOT as
   ``bench/category.html`` and served by whitenoise as ``/static/bench/category.html``. Same
@@ -98,6 +100,12 @@ STATIC_COPY = "bench/category.html"  # inside STATIC_ROOT
 START_TIMEOUT = 30  # seconds for gunicorn to answer
 REQUEST_TIMEOUT = 10  # seconds for each request
 REDIS_URL = "redis://127.0.0.1:6379/11"  # the shared page cache; flushed before each run
+# The settings of the uncached server: the project's, with Django's DummyCache.
+UNCACHED_SETTINGS = "bench_uncached_settings"
+UNCACHED_SETTINGS_SOURCE = """from site_config.settings import *  # noqa: F403
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+"""
 WARM_UP_REQUESTS = 40  # per page, at the run's concurrency so that both workers see the page
 
 # Run by Django's test client in a subprocess with the benchmark's settings: find the first
@@ -129,7 +137,7 @@ class Page:
     label: str
     path: str
     size: int | None = None  # when set, the warm-up checks the answer has this many bytes
-    distinct: bool = False  # a new query string on every request: never a cache hit
+    uncached: bool = False  # served by the server without a page cache
 
 
 @dataclass
@@ -228,22 +236,32 @@ def run_benchmark(args) -> tuple[list[Result], list[str]]:
             pages = [
                 Page("home", "/"),
                 Page(f"category ({facts['cards']} cards)", CATEGORY_PATH),
-                Page("category, uncached", CATEGORY_PATH, distinct=True),
+                Page("category, uncached", CATEGORY_PATH, uncached=True),
                 Page("explainer", facts["explainer"]),
                 Page("static copy of category", f"/static/{STATIC_COPY}", size=facts["size"]),
             ]
 
+            (tmp / f"{UNCACHED_SETTINGS}.py").write_text(UNCACHED_SETTINGS_SOURCE)
+            uncached_env = {
+                **env,
+                "DJANGO_SETTINGS_MODULE": UNCACHED_SETTINGS,
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp), env.get("PYTHONPATH")])),
+            }
             load_before = os.getloadavg()[0]
-            with gunicorn(env, tmp / "gunicorn.log") as (port, master):
-                say(f"gunicorn on {HOST}:{port}; warming up ...")
+            with (
+                gunicorn(env, tmp / "gunicorn.log") as cached,
+                gunicorn(uncached_env, tmp / "gunicorn-uncached.log") as uncached,
+            ):
+                servers = {False: cached, True: uncached}
+                say(f"gunicorn on {HOST}:{cached[0]} (and uncached on {uncached[0]}); warming up")
                 for page in pages:
-                    warm_up(port, page, args.concurrency)
+                    warm_up(servers[page.uncached][0], page, args.concurrency)
                 results = [Result(page) for page in pages]
                 for round_number in range(1, args.rounds + 1):
                     say(f"round {round_number} of {args.rounds} ...")
                     for result in results:
                         share = round_share(args.requests, args.rounds, round_number)
-                        measure(port, master, result, share, args)
+                        measure(*servers[result.page.uncached], result, share, args)
             load_after = os.getloadavg()[0]
 
     backend = "PostgreSQL" if args.database_url else "SQLite"
@@ -466,7 +484,6 @@ def fetch_size(port: int, path: str) -> int:
 def load(port: int, page: Page, requests: int, concurrency: int, max_seconds: float) -> Result:
     """Send at most `requests` GETs from `concurrency` threads, for at most `max_seconds`."""
     result = Result(page)
-    run_token = secrets.token_hex(4)  # distinct URLs never repeat across warm-up and runs
     lock = threading.Lock()
     left = [requests]
     deadline = time.monotonic() + max_seconds
@@ -481,13 +498,12 @@ def load(port: int, page: Page, requests: int, concurrency: int, max_seconds: fl
     def client() -> None:
         connection = None
         latencies, errors, first_error = [], 0, ""
-        while (ticket := take_ticket()) is not None:
+        while take_ticket() is not None:
             if connection is None:
                 connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
-            path = f"{page.path}?bench={run_token}-{ticket}" if page.distinct else page.path
             start = time.perf_counter()
             try:
-                connection.request("GET", path)
+                connection.request("GET", page.path)
                 response = connection.getresponse()
                 response.read()
                 if response.status != 200:
