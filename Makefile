@@ -18,10 +18,15 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 
+# The site, and beside it the worker that draws the renditions of images as they are saved
+# (django-tasks' db_worker, its queue in the same database); Ctrl+C stops both.
 run: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py setup_roles
 	$(BIN)/python manage.py load_initial_content
+	$(BIN)/python manage.py make_renditions --missing
+	$(BIN)/python manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # axe-core, for the browser tests' accessibility check (see package.json).

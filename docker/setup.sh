@@ -15,3 +15,7 @@ if [ "${DJANGO_LOAD_FIXTURES:-0}" = "1" ]; then
 else
     echo "DJANGO_LOAD_FIXTURES is not 1: no content loaded."
 fi
+
+# Renditions of images that have none yet for their file and focal point (content just
+# loaded, or saved before an upgrade): queued for the worker, so that web starts at once.
+python manage.py make_renditions --missing --enqueue

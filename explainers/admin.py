@@ -1,10 +1,14 @@
+from functools import partial
+
 import reversion
+from csp.constants import SELF
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Count, F
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Q
 from django.http import (
     Http404,
     HttpResponse,
@@ -14,26 +18,44 @@ from django.http import (
     QueryDict,
 )
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 
-from .forms import CategoryAdminForm, ExplainerAdminForm, HeroImageAdminForm, SeriesAdminForm
+from .admin_ordering import CategoryOrderingMixin, ExplainerOrderingMixin
+from .body_images import body_images, picker_entry
+from .forms import (
+    FOCAL_FIELDS,
+    CategoryAdminForm,
+    ExplainerAdminForm,
+    HeroImageAdminForm,
+    SeriesAdminForm,
+)
+from .health import (
+    EXPLAINER_CHECKS,
+    HERO_CHECKS,
+    blocking,
+    content_problems,
+    failing_explainers,
+    failing_heroes,
+    problems_by_explainer,
+    warning_codes,
+)
+from .images import crop_previews, focal_marker
 from .markup import BODY_MAX_LENGTH, body_length_message, render_markdown
 from .models import Category, Explainer, HeroImage, Series, SeriesItem, State
 from .services.editing import (
     presence_leave,
     presence_touch,
-    revision_record,
     scratch_copy_discard,
     scratch_copy_for,
     scratch_copy_save,
 )
-from .services.ordering import listing_move
 from .services.publishing import (
     can_publish,
     explainer_approve,
@@ -45,6 +67,7 @@ from .services.publishing import (
     explainers_publish,
     explainers_unpublish,
 )
+from .services.renditions import hero_renditions_schedule
 from .views import PendingPreviewView
 
 reversion.register(SeriesItem)
@@ -205,93 +228,16 @@ class EditorialSafetyMixin:
         )
 
 
-class ListingOrderMixin:
-    """Up/down buttons that move an item among its siblings (see services.ordering).
-
-    Each button carries the version of the item the page showed: a move made from a page
-    older than someone else's change is refused.
-    """
-
-    def has_reorder_permission(self, request, obj):
-        return self.has_change_permission(request, obj)
-
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "<path:object_id>/move/<str:direction>/",
-                self.admin_site.admin_view(self.move_view),
-                name="{}_{}_move".format(*info),
-            ),
-            *super().get_urls(),
-        ]
-
-    @admin.display(description="Order")
-    def order_buttons(self, obj):
-        # The buttons submit the changelist's own form (and so its CSRF token) to the move URL.
-        name = f"admin:{self.opts.app_label}_{self.opts.model_name}_move"
-        return format_html_join(
-            "",
-            '<button type="submit" class="order-button" formmethod="post" formaction="{}" '
-            'title="Move {}" aria-label="Move “{}” {}">{}</button>',
-            (
-                (
-                    f"{reverse(name, args=[obj.pk, direction])}?version={obj.version}",
-                    direction,
-                    obj,
-                    direction,
-                    arrow,
-                )
-                for direction, arrow in (("up", "▲"), ("down", "▼"))
-            ),
-        )
-
-    def move_view(self, request, object_id, direction):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if direction not in ("up", "down"):
-            raise Http404("Moves go up or down.")
-        item = get_object_or_404(self.model, pk=object_id)
-        if not self.has_reorder_permission(request, item):
-            raise PermissionDenied
-        loaded = request.GET.get("version", "")
-        if not loaded.isdigit():
-            return HttpResponse("The move names no version of the item.", status=400)
-        try:
-            with transaction.atomic():
-                moved = listing_move(
-                    item=item,
-                    offset=-1 if direction == "up" else 1,
-                    loaded_version=int(loaded),
-                    user=request.user,
-                )
-                if moved:
-                    item.refresh_from_db()
-                    revision_record(
-                        record=item,
-                        user=request.user,
-                        comment=f"Moved {direction} (now at position {item.position + 1}).",
-                    )
-        except ValidationError as refusal:
-            self.message_user(request, " ".join(refusal.messages), messages.ERROR)
-        else:
-            if moved:
-                self.message_user(request, f"Moved “{item}” {direction}.", messages.SUCCESS)
-        back = request.META.get("HTTP_REFERER", "")
-        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
-            back = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
-        return HttpResponseRedirect(back)
-
-
 @admin.register(Category)
-class CategoryAdmin(EditorialSafetyMixin, ListingOrderMixin, CompareVersionAdmin):
+class CategoryAdmin(EditorialSafetyMixin, CategoryOrderingMixin, CompareVersionAdmin):
     form = CategoryAdminForm
     restorable_fields = ["name", "slug", "description"]
-    list_display = ["indented_name", "parent", "explainer_count", "position", "order_buttons"]
+    list_display = ["indented_name", "parent", "explainer_count"]
     list_filter = [("parent", admin.RelatedOnlyFieldListFilter)]
+    actions = ["move_to_position"]
     search_fields = ["name", "path"]
     prepopulated_fields = {"slug": ["name"]}
-    fields = ["name", "slug", "parent", "description", "position", "path"]
+    fields = ["name", "slug", "parent", "description", "path"]
     readonly_fields = ["path"]
 
     def get_queryset(self, request):
@@ -336,34 +282,88 @@ def thumbnail(hero):
         return "—"
     return format_html(
         '<img src="{}" width="96" height="{}" alt="" class="admin-thumbnail">',
-        hero.rendition(400).url,
+        # The original stands in until the background task has made the renditions.
+        hero.shown_image(400).url,
         round(96 * hero.height / hero.width),
     )
+
+
+class ExplainerHealthFilter(admin.SimpleListFilter):
+    """Published or scheduled explainers failing one content health check: the rows the
+    health report (/admin/health/) counts."""
+
+    title = "content health"
+    parameter_name = "health"
+
+    def lookups(self, request, model_admin):
+        return [(check.code, check.label) for check in EXPLAINER_CHECKS]
+
+    def queryset(self, request, queryset):
+        if self.value() in {code for code, _ in self.lookup_choices}:
+            return failing_explainers(queryset, self.value())
+        return queryset
+
+
+class HeroHealthFilter(ExplainerHealthFilter):
+    """Hero images a published or scheduled explainer shows, failing one check."""
+
+    def lookups(self, request, model_admin):
+        return [(check.code, check.label) for check in HERO_CHECKS]
+
+    def queryset(self, request, queryset):
+        if self.value() in {code for code, _ in self.lookup_choices}:
+            return failing_heroes(queryset, self.value())
+        return queryset
 
 
 @admin.register(HeroImage)
 class HeroImageAdmin(EditorialSafetyMixin, CompareVersionAdmin):
     form = HeroImageAdminForm
-    restorable_fields = ["alt_text", "caption", "credit"]
+    restorable_fields = ["alt_text", "caption", "credit", *FOCAL_FIELDS]
     list_display = ["preview_thumbnail", "alt_text", "dimensions", "is_placeholder", "usage"]
-    list_filter = ["is_placeholder"]
+    # The alt text names the link; the thumbnail beside it is decorative (alt="").
+    list_display_links = ["alt_text"]
+    list_filter = ["is_placeholder", HeroHealthFilter]
     search_fields = ["alt_text", "caption", "credit", "image"]
     readonly_fields = [
-        "preview",
+        "focal_point_editor",
         "original_filename",
         "dimensions",
         "rendition_sizes",
+        "renditions_status",
         "is_placeholder",
         "used_by",
     ]
     fieldsets = [
-        (None, {"fields": ["image", "preview", "alt_text", "caption", "credit"]}),
+        (None, {"fields": ["image", "alt_text", "caption", "credit"]}),
+        (
+            "Focal point",
+            {
+                "fields": [
+                    "focal_point_editor",
+                    ("focal_x", "focal_y"),
+                    ("focal_width", "focal_height"),
+                ]
+            },
+        ),
         (
             "About the file",
-            {"fields": ["original_filename", "dimensions", "rendition_sizes", "is_placeholder"]},
+            {
+                "fields": [
+                    "original_filename",
+                    "dimensions",
+                    "rendition_sizes",
+                    "renditions_status",
+                    "is_placeholder",
+                ]
+            },
         ),
         ("Where it is used", {"fields": ["used_by"]}),
     ]
+
+    class Media:
+        js = ["explainers/admin/focal-point.js"]
+        css = {"all": ["explainers/admin/focal-point.css"]}
 
     def get_queryset(self, request):
         # Annotating drops the model's ordering; the autocomplete pages need a stable one.
@@ -382,21 +382,43 @@ class HeroImageAdmin(EditorialSafetyMixin, CompareVersionAdmin):
             return allowed
         return not HeroImage.objects.used_by_live().filter(pk=obj.pk).exists()
 
+    def get_deleted_objects(self, objs, request):
+        # An image a body shows, saved or pending, stays: readers would get a broken image.
+        # (A hero is protected by its foreign key already.)
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        protected = [
+            *protected,
+            *(
+                f"Explainer: {explainer} (its body shows the image)"
+                for explainer in Explainer.objects.showing_in_body(objs).only("title")
+            ),
+        ]
+        return deleted, counts, perms_needed, protected
+
     @admin.display(description="Image")
     def preview_thumbnail(self, hero):
         return thumbnail(hero)
 
-    @admin.display(description="Preview")
-    def preview(self, hero):
-        if not hero.pk:
-            return "Shown here once the image is saved."
-        rendition = hero.rendition(800)
-        return format_html(
-            '<img src="{}" width="{}" height="{}" alt="{}" class="admin-preview">',
-            rendition.url,
-            rendition.width,
-            rendition.height,
-            hero.alt_text,
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # A new file or focal point: the worker draws the renditions once this save commits,
+        # so that no reader's request ever has to.
+        hero_renditions_schedule(heroes=[obj])
+
+    @admin.display(description="Image and crops")
+    def focal_point_editor(self, hero):
+        focal = hero.focal_point
+        return render_to_string(
+            "admin/explainers/focal_point_editor.html",
+            {
+                # The whole image at 1200 px once made (the original until then).
+                "image": hero.shown_image(1200) if hero.pk else None,
+                "alt_text": hero.alt_text,
+                "width": hero.width,
+                "height": hero.height,
+                "marker": focal_marker(focal),
+                "previews": crop_previews(hero.width, hero.height, focal),
+            },
         )
 
     @admin.display(description="Size")
@@ -407,8 +429,25 @@ class HeroImageAdmin(EditorialSafetyMixin, CompareVersionAdmin):
     def rendition_sizes(self, hero):
         if not hero.pk:
             return "—"
-        return ", ".join(f"{r.width} × {r.height}" for r in hero.renditions("jpg")) + (
-            " (WebP, with JPEG for older browsers)"
+        sizes = ", ".join(f"{r.width} × {r.height}" for r in hero.renditions("jpg"))
+        cards = ", ".join(f"{r.width} × {r.height}" for r in hero.card_renditions("jpg"))
+        return (
+            f"{sizes}; cards {cards}; link previews 1200 × 630 (WebP, with JPEG for older browsers)"
+        )
+
+    @admin.display(description="Renditions")
+    def renditions_status(self, hero):
+        if not hero.pk:
+            return "Made in the background once the image is saved."
+        if hero.renditions_ready:
+            return "Made, for the file and focal point as saved."
+        if hero.renditions_problem:
+            return format_html(
+                '<strong class="renditions-problem">{}</strong>', hero.renditions_problem
+            )
+        return (
+            "Being made in the background. Until they are, pages show the original image, "
+            "scaled by the browser."
         )
 
     @admin.display(description="Used by", ordering="usage_total")
@@ -417,7 +456,15 @@ class HeroImageAdmin(EditorialSafetyMixin, CompareVersionAdmin):
 
     @admin.display(description="Explainers using it")
     def used_by(self, hero):
-        explainers = list(hero.explainers.all()) if hero.pk else []
+        explainers = (
+            list(
+                Explainer.objects.filter(
+                    Q(hero=hero) | Q(pk__in=Explainer.objects.showing_in_body([hero]))
+                ).only("pk", "title")
+            )
+            if hero.pk
+            else []
+        )
         if not explainers:
             return "Not used yet."
         return format_html_join(
@@ -487,13 +534,16 @@ class OwnerFilter(admin.SimpleListFilter):
         return queryset
 
 
-# The body's HTML is not content but derived from the body (Explainer.save renders it): a
-# revision does not keep it, and a revert that writes "" is followed by a save.
-reversion.register(Explainer, follow=["seriesitem_set"], exclude=["body_html"])
+# The body's HTML and images are not content but derived from the body (Explainer.save
+# renders and reads it): a revision does not keep them, and a revert is followed by a save.
+reversion.register(Explainer, follow=["seriesitem_set"], exclude=["body_html", "body_images"])
+
+# Images a page of the body's image picker lists.
+IMAGE_LIBRARY_PAGE_SIZE = 12
 
 
 @admin.register(Explainer)
-class ExplainerAdmin(EditorialSafetyMixin, ListingOrderMixin, CompareVersionAdmin):
+class ExplainerAdmin(EditorialSafetyMixin, ExplainerOrderingMixin, CompareVersionAdmin):
     form = ExplainerAdminForm
     restorable_fields = [*Explainer.CONTENT_FIELDS, "series"]
     list_display = [
@@ -506,21 +556,28 @@ class ExplainerAdmin(EditorialSafetyMixin, ListingOrderMixin, CompareVersionAdmi
         "reading_time",
         "published_at",
         "updated_at",
-        "order_buttons",
     ]
-    list_display_links = ["hero_thumbnail", "title"]
-    list_filter = [OwnerFilter, StateFilter, "category", "series", PlaceholderHeroFilter]
+    # The title names the link; the thumbnail beside it is decorative (alt="").
+    list_display_links = ["title"]
+    list_filter = [
+        OwnerFilter,
+        StateFilter,
+        "category",
+        "series",
+        PlaceholderHeroFilter,
+        ExplainerHealthFilter,
+    ]
     search_fields = ["title", "excerpt", "body"]
     date_hierarchy = "published_at"
     list_per_page = 50
     ordering = ["category__path", "position", "pk"]
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["category", "hero"]
-    actions = ["publish_selected", "unpublish_selected"]
+    actions = ["publish_selected", "unpublish_selected", "move_to_position"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "category", "series", "excerpt", "body"]}),
         ("Image", {"fields": ["hero"]}),
-        ("Publishing", {"fields": ["status", "published_at", "reading_time", "position"]}),
+        ("Publishing", {"fields": ["status", "published_at", "reading_time"]}),
     ]
 
     def get_queryset(self, request):
@@ -547,27 +604,40 @@ class ExplainerAdmin(EditorialSafetyMixin, ListingOrderMixin, CompareVersionAdmi
             return allowed
         return obj.review != State.IN_REVIEW
 
-    def has_reorder_permission(self, request, obj):
-        return can_publish(request.user)
-
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
         if not can_publish(request.user):
-            readonly += ["status", "published_at", "position"]
+            readonly += ["status", "published_at"]
         return readonly
 
-    def get_list_display(self, request):
-        shown = list(super().get_list_display(request))
-        if not can_publish(request.user):
-            shown.remove("order_buttons")
-        return shown
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        images = self.admin_site.get_model_admin(HeroImage)
+        form.image_picker = images.has_view_permission(request)
+        form.image_upload = images.has_add_permission(request)
+        return form
 
     def get_urls(self):
+        # The preview frame is the one admin page another page (the change form, on this
+        # site only) may show in a frame.
+        frame = xframe_options_sameorigin(
+            csp_replace({"frame-ancestors": [SELF]})(self.preview_frame_view)
+        )
         return [
             path(
                 "preview/",
                 self.admin_site.admin_view(self.preview_view),
                 name="explainers_explainer_preview",
+            ),
+            path(
+                "preview/frame/",
+                self.admin_site.admin_view(frame),
+                name="explainers_explainer_preview_frame",
+            ),
+            path(
+                "image-library/",
+                self.admin_site.admin_view(self.image_library_view),
+                name="explainers_explainer_image_library",
             ),
             path(
                 "<path:object_id>/pending/",
@@ -577,18 +647,71 @@ class ExplainerAdmin(EditorialSafetyMixin, ListingOrderMixin, CompareVersionAdmi
             *super().get_urls(),
         ]
 
-    def preview_view(self, request):
-        """The Markdown body as readers will get it (sanitized), for the form's preview."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+    def _check_writing_permission(self, request):
         if not (self.has_add_permission(request) or self.has_change_permission(request)):
             raise PermissionDenied
+
+    def preview_view(self, request):
+        """The Markdown body as readers will get it (sanitized), for the form's live preview:
+        the HTML the public page shows, from the same renderer."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self._check_writing_permission(request)
         body = request.POST.get("body", "")
         if len(body) > BODY_MAX_LENGTH:
             return HttpResponse(
                 body_length_message(len(body)), status=400, content_type="text/plain"
             )
         return HttpResponse(render_markdown(body))
+
+    def preview_frame_view(self, request):
+        """The page the live preview shows the body in: the public page's stylesheet and
+        containers around an empty body, which the writing space fills."""
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        self._check_writing_permission(request)
+        return TemplateResponse(request, "admin/explainers/body_preview_frame.html")
+
+    def image_library_view(self, request):
+        """The image library, as JSON, for the body's image picker: ``q`` searches the alt
+        text, ``page`` pages. Two queries (count, page) whatever the page holds."""
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        self._check_writing_permission(request)
+        if not self.admin_site.get_model_admin(HeroImage).has_view_permission(request):
+            raise PermissionDenied
+        images = HeroImage.objects.insertable_in_bodies(search=request.GET.get("q", "")[:200])
+        page = Paginator(images, IMAGE_LIBRARY_PAGE_SIZE).get_page(request.GET.get("page"))
+        return JsonResponse(
+            {
+                "results": [picker_entry(image) for image in page],
+                "count": page.paginator.count,
+                "page": page.number,
+                "pages": page.paginator.num_pages,
+            }
+        )
+
+    def warn_about_body_images(self, request, body: str) -> None:
+        """Say which of the body's images readers will not see, after a save."""
+        html = render_markdown(body)
+        found = body_images(html)
+        if found.outside:
+            messages.warning(
+                request,
+                "Readers' browsers will not load images from other sites: "
+                f"{', '.join(found.outside)}. Upload them to the image library and insert "
+                "them with the toolbar's Image button.",
+            )
+        in_library = set(HeroImage.objects.shown_in(html).values_list("image", flat=True))
+        missing = [
+            source for source, original in found.renditions.items() if original not in in_library
+        ] + found.elsewhere_on_site
+        if missing:
+            messages.warning(
+                request,
+                f"Not images of the image library, so readers may not get them: "
+                f"{', '.join(missing)}. Insert images with the toolbar's Image button.",
+            )
 
     def restored_content(self, version: Version) -> dict:
         """A revision's content (its pending version's, if it had one) and its series."""
@@ -646,8 +769,25 @@ class ExplainerAdmin(EditorialSafetyMixin, ListingOrderMixin, CompareVersionAdmi
             pending_preview_url=reverse("admin:explainers_explainer_pending_preview", args=[obj.pk])
             if obj
             else "",
+            **self.health_context(request, context["adminform"].form, obj),
         )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def health_context(self, request, form, obj) -> dict:
+        """The publish step's checks for the form (includes/health.html): what a submission
+        that publishes found, or else what the working copy would show readers."""
+        problems = form.health_problems
+        if problems is None and obj is not None:
+            # The stored HTML is the row's body's; a pending body is rendered to be checked.
+            body_html = obj.body_html if obj.pending is None else None
+            problems = content_problems(obj.content([]), body_html=body_html)
+        if form.health_refusal:
+            messages.error(request, form.health_refusal)
+        return {
+            "health_problems": problems,
+            "health_warnings": " ".join(warning_codes(problems or [])),
+            "health_acknowledge": can_publish(request.user),
+        }
 
     def save_model(self, request, obj, form, change):
         step = next((name for name in WORKFLOW_BUTTONS if name in request.POST), None)
@@ -656,7 +796,14 @@ class ExplainerAdmin(EditorialSafetyMixin, ListingOrderMixin, CompareVersionAdmi
         ):
             raise PermissionDenied
         series = form.cleaned_data["series"] if "series" in form.fields else None
-        notes = [explainer_save(explainer=obj, series=series, user=request.user)]
+        notes = [
+            explainer_save(
+                explainer=obj,
+                series=series,
+                user=request.user,
+                acknowledged=form.acknowledged_warnings,
+            )
+        ]
         if step in ("_publish_changes", "_approve"):
             notes = []  # the save's "kept as pending" is undone by the step itself
         try:
@@ -668,16 +815,23 @@ class ExplainerAdmin(EditorialSafetyMixin, ListingOrderMixin, CompareVersionAdmi
         request.history_notes = [note for note in notes if note]
         for note in request.history_notes:
             messages.info(request, note)
+        if "body" in form.cleaned_data:
+            self.warn_about_body_images(request, form.cleaned_data["body"])
         self.after_save(request, obj, form)
 
     def _take_step(self, request, explainer, step, form) -> str:
         """The workflow step a button asked for, after the save; returns what happened."""
         if step == "_submit_for_review":
             return explainer_submit(explainer=explainer, user=request.user)
+        acknowledged = form.acknowledged_warnings
         if step == "_publish_changes":
-            return explainer_publish_changes(explainer=explainer, user=request.user)
+            return explainer_publish_changes(
+                explainer=explainer, user=request.user, acknowledged=acknowledged
+            )
         if step == "_approve":
-            return explainer_approve(explainer=explainer, user=request.user)
+            return explainer_approve(
+                explainer=explainer, user=request.user, acknowledged=acknowledged
+            )
         if step == "_request_changes":
             return explainer_request_changes(
                 explainer=explainer, user=request.user, comment=form.cleaned_data["review_note"]
@@ -736,23 +890,78 @@ class ExplainerAdmin(EditorialSafetyMixin, ListingOrderMixin, CompareVersionAdmi
 
     @admin.action(permissions=["publish"], description="Publish the selected explainers")
     def publish_selected(self, request, queryset):
-        self._bulk(request, queryset, explainers_publish, "Published")
+        # Warnings are listed on a confirmation page first, to be acknowledged there; the
+        # codes of those it listed come back as "id:code" (as ExplainerAdminForm has them).
+        acknowledged = {}
+        if request.POST.get("acknowledge_warnings"):
+            for value in request.POST.getlist("shown_warnings"):
+                pk, _, code = value.partition(":")
+                if pk.isdigit():
+                    acknowledged.setdefault(int(pk), set()).add(code)
+        loaded, drafts = self._loaded_versions(request), queryset.drafts()
+        # Drafts changed since the list was loaded are left alone, whatever they hold.
+        versions = drafts.values_list("pk", "version")
+        stale = [pk for pk, now in versions if loaded.get(pk, now) != now]
+        problems = problems_by_explainer(drafts.exclude(pk__in=stale))
+        if any(
+            blocking(found, acknowledged.get(pk, ()))
+            and not any(problem.is_error for problem in found)
+            for pk, found in problems.items()
+        ):
+            return self.publish_confirmation(request, queryset, problems)
+        publish = partial(explainers_publish, acknowledged=acknowledged)
+        self._bulk(request, queryset, publish, "Published")
+
+    def publish_confirmation(self, request, queryset, problems):
+        """The problems of the selected drafts, and a box to tick: "I have read these
+        warnings". Submitting it runs the action again, with the same selection."""
+        titles = dict(queryset.drafts().values_list("pk", "title"))
+        review = [
+            {
+                "title": titles[pk],
+                "problems": found,
+                "held": any(problem.is_error for problem in found),
+            }
+            for pk, found in problems.items()
+            if found
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Publish the selected explainers?",
+            "review": review,
+            "clean": len(problems) - len(review),
+            "shown_warnings": [
+                f"{pk}:{code}"
+                for pk, found in problems.items()
+                if not any(problem.is_error for problem in found)
+                for code in warning_codes(found)
+            ],
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "loaded_versions": request.POST.getlist("loaded_version"),
+        }
+        return TemplateResponse(request, "admin/explainers/publish_confirm.html", context)
 
     @admin.action(permissions=["publish"], description="Unpublish the selected explainers")
     def unpublish_selected(self, request, queryset):
         self._bulk(request, queryset, explainers_unpublish, "Unpublished")
 
-    def _bulk(self, request, queryset, service, verb):
+    def _loaded_versions(self, request) -> dict[int, int]:
         loaded = {}
         for value in request.POST.getlist("loaded_version"):
             pk, _, version = value.partition(":")
             if pk.isdigit() and version.isdigit():
                 loaded[int(pk)] = int(version)
+        return loaded
+
+    def _bulk(self, request, queryset, service, verb):
+        loaded = self._loaded_versions(request)
         result = service(explainers=queryset, user=request.user, loaded_versions=loaded)
         for explainer in Explainer.objects.filter(pk__in=result.changed):
             reversion.add_to_revision(explainer)
         if reversion.is_active():
-            reversion.set_comment(f"{verb} from the explainer list.")
+            reversion.set_comment(" ".join([f"{verb} from the explainer list.", *result.notes]))
         count = len(result.changed)
         self.message_user(
             request, f"{verb} {count} explainer{'s' if count != 1 else ''}.", messages.SUCCESS
@@ -763,4 +972,11 @@ class ExplainerAdmin(EditorialSafetyMixin, ListingOrderMixin, CompareVersionAdmi
                 f"Left alone, because they changed after this list was loaded: "
                 f"{'; '.join(result.stale)}. Check them and try again.",
                 messages.WARNING,
+            )
+        if result.refused:
+            self.message_user(
+                request,
+                f"Not published, because of what the content checks found: "
+                f"{'; '.join(result.refused)}.",
+                messages.ERROR,
             )

@@ -25,6 +25,11 @@ CARD_FIELDS = (
     "hero__width",
     "hero__height",
     "hero__alt_text",
+    "hero__focal_x",
+    "hero__focal_y",
+    "hero__focal_width",
+    "hero__focal_height",
+    "hero__renditions_key",
 )
 
 
@@ -41,12 +46,18 @@ class SeriesTag:
 
 @dataclass(frozen=True, slots=True)
 class CardHero(HasRenditions):
-    """A card's hero image: enough to offer its renditions and describe it."""
+    """A card's hero image: enough to offer its renditions (or, until they are made, its
+    original cropped around the focal point) and describe it."""
 
     original: str  # the file's name in storage
     width: int
     height: int
     alt_text: str
+    focal_x: float | None
+    focal_y: float | None
+    focal_width: float | None
+    focal_height: float | None
+    renditions_key: str
 
 
 class Card:
@@ -68,6 +79,11 @@ class Card:
             row.pop("hero__width"),
             row.pop("hero__height"),
             row.pop("hero__alt_text"),
+            row.pop("hero__focal_x"),
+            row.pop("hero__focal_y"),
+            row.pop("hero__focal_width"),
+            row.pop("hero__focal_height"),
+            row.pop("hero__renditions_key"),
         )
         self.hero = hero if hero.original else None  # the explainer has no hero
         self.series = series

@@ -5,10 +5,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 
+from .health import health_report
 from .models import Explainer, State
 from .services.publishing import can_publish
 
@@ -32,6 +35,25 @@ class EditorialAdminSite(admin.AdminSite):
     def index(self, request, extra_context=None):
         context = {"dashboard": editorial_dashboard(request.user), **(extra_context or {})}
         return super().index(request, context)
+
+    def get_urls(self):
+        return [
+            path("health/", self.admin_view(self.health_view), name="content_health"),
+            *super().get_urls(),
+        ]
+
+    def health_view(self, request):
+        """The content health report (explainers.health): every check's count, linked to
+        the change list that shows those explainers or images. Staff who may view
+        explainers only."""
+        if not request.user.has_perm("explainers.view_explainer"):
+            raise PermissionDenied
+        report = health_report()
+        for row in report.rows:
+            if not request.user.has_perm(f"explainers.view_{row.model._meta.model_name}"):
+                row.url = ""
+        context = {**self.each_context(request), "title": "Content health", "report": report}
+        return TemplateResponse(request, "admin/explainers/health_report.html", context)
 
 
 def editorial_dashboard(user) -> list[Panel]:

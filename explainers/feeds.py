@@ -7,7 +7,6 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Enclosure
 from django.utils.html import escape
 
-from .images import rendition_file
 from .models import Category, Explainer, Series
 
 FEED_SIZE = 30
@@ -56,9 +55,13 @@ class ExplainerFeed(Feed):
     def item_enclosures(self, item):
         if item.hero is None:
             return []
-        rendition = item.hero.rendition(1200)
-        name = rendition_file(rendition.original, rendition.size, rendition.extension)
-        return [Enclosure(rendition.url, str(default_storage.size(name)), "image/jpeg")]
+        # The 1200 px rendition once made; until then the original (nothing drawn here).
+        image = item.hero.shown_image(1200)
+        try:
+            length = default_storage.size(image.name)
+        except FileNotFoundError:
+            return []
+        return [Enclosure(image.url, str(length), image.mime_type)]
 
 
 class CategoryFeed(ExplainerFeed):

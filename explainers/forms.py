@@ -5,8 +5,9 @@ from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from taggit.forms import TagWidget
 
+from .health import content_problems, publish_refusal
 from .images import UploadRejected, prepared_upload
-from .models import Category, Explainer, HeroImage, Series
+from .models import WORDS_PER_MINUTE, Category, Explainer, HeroImage, Series
 from .services.editing import (
     StaleToken,
     compare_edit,
@@ -15,6 +16,7 @@ from .services.editing import (
     saved_by,
     saved_by_line,
 )
+from .services.publishing import can_publish
 
 TOKEN_FIELD = "edit_token"
 CONFLICT_CHOICE_PREFIX = "conflict_choice_"
@@ -42,13 +44,29 @@ class SeriesWidget(TagWidget):
 
 
 class MarkdownWidget(forms.Textarea):
-    """A Markdown textarea with a one-click preview rendered by the site's own sanitizer."""
+    """The writing space: a wide Markdown textarea with a formatting toolbar, the word count
+    and reading time as one types, a live preview rendered by the site's own renderer in the
+    public page's stylesheet (ExplainerAdmin's preview views), and a picker that inserts
+    images from the image library (when ``image_picker`` is set for the user)."""
 
     template_name = "admin/explainers/markdown_widget.html"
+    # Set per form by ExplainerAdmin.get_form: may the user list, and add to, the library?
+    image_picker = False
+    image_upload = False
 
     class Media:
-        js = ["explainers/admin/markdown-preview.js"]
-        css = {"all": ["explainers/admin/admin.css"]}
+        js = ["explainers/admin/writing-space.js"]
+        css = {"all": ["explainers/admin/writing-space.css"]}
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        # The reading time counted as one types follows Explainer.estimated_reading_time.
+        context.update(
+            words_per_minute=WORDS_PER_MINUTE,
+            image_picker=self.image_picker,
+            image_upload=self.image_upload,
+        )
+        return context
 
 
 class StaleSafeForm(forms.ModelForm):
@@ -201,7 +219,7 @@ class ExplainerAdminForm(StaleSafeForm):
         model = Explainer
         fields = [
             "title", "slug", "category", "series", "excerpt", "body", "hero",
-            "status", "published_at", "reading_time", "position",
+            "status", "published_at", "reading_time",
         ]  # fmt: skip
         widgets = {
             "series": SeriesWidget(attrs={"size": 40}),
@@ -220,10 +238,27 @@ class ExplainerAdminForm(StaleSafeForm):
         help_text="Required to request changes: what should change, and why.",
     )
 
+    # Set by ExplainerAdmin.get_form for the user: the body's image picker and its upload link.
+    image_picker = False
+    image_upload = False
+
+    # The publish step's health check (explainers.health). The page lists the problems, and
+    # the codes of the warnings it listed come back with the form: ticking the box
+    # acknowledges those warnings and no others (not one that an edit made since).
+    ACKNOWLEDGE = "acknowledge_warnings"
+    SHOWN_WARNINGS = "shown_warnings"
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.was_live = self.instance.pk is not None and self.instance.is_live()
+        self.health_problems = None  # set when a submission publishes
+        self.health_refusal = ""  # why it was not published (the admin's message says it)
+        self.acknowledged_warnings: set[str] = set()
         if "reading_time" in self.fields:
             self.fields["reading_time"].required = False
+        if "body" in self.fields and isinstance(self.fields["body"].widget, MarkdownWidget):
+            self.fields["body"].widget.image_picker = self.image_picker
+            self.fields["body"].widget.image_upload = self.image_upload
         if "series" in self.fields and not self.is_bound:
             self.initial["series"] = ", ".join(self.instance.working_series())
             if self.restored_initial and "series" in self.restored_initial:
@@ -262,6 +297,41 @@ class ExplainerAdminForm(StaleSafeForm):
             self.add_error("review_note", "Say what should change: the author reads this.")
         return cleaned
 
+    def full_clean(self):
+        # After the merge with others' saves (StaleSafeForm): what is checked is what is saved.
+        super().full_clean()
+        if self.is_bound and not self._errors and self.publishes():
+            self._check_health()
+
+    def publishes(self) -> bool:
+        """Whether saving this puts content before readers: an editor approving, publishing
+        pending changes, or publishing or scheduling a draft through its status."""
+        if self.user is None or not can_publish(self.user):
+            return False  # the step itself is refused (ExplainerAdmin.save_model)
+        if "_approve" in self.data:
+            return True
+        if "_publish_changes" in self.data:
+            content = {*Explainer.CONTENT_FIELDS, "series"}
+            return self.instance.pending is not None or bool(content & set(self.changed_data))
+        return not self.was_live and self.instance.is_live()
+
+    def _check_health(self):
+        if self.instance.pk is None or {"_approve", "_publish_changes"} & set(self.data):
+            content, body_html = self.instance.content([]), None
+        else:
+            # A draft published through its status: readers get its row as it is (edits
+            # made in the same save wait as pending changes; see services.explainer_save).
+            row = Explainer.objects.get(pk=self.instance.pk)
+            content, body_html = row.content([]), row.body_html
+        self.health_problems = content_problems(content, body_html=body_html)
+        if self.data.get(self.ACKNOWLEDGE):
+            self.acknowledged_warnings = set(self.data.get(self.SHOWN_WARNINGS, "").split())
+        self.health_refusal = publish_refusal(self.health_problems, self.acknowledged_warnings)
+        if self.health_refusal:
+            self.add_error(
+                None, "Nothing was saved or published: see “Before publishing”, by the buttons."
+            )
+
     def _reading_time_was_counted(self) -> bool:
         # A time that matched the old body's count was counted, not chosen: count it again
         # when the body changes. A time the editor typed in stays as it is.
@@ -277,7 +347,7 @@ class ExplainerAdminForm(StaleSafeForm):
 class CategoryAdminForm(StaleSafeForm):
     class Meta:
         model = Category
-        fields = ["name", "slug", "parent", "description", "position"]
+        fields = ["name", "slug", "parent", "description"]
 
 
 class SeriesAdminForm(StaleSafeForm):
@@ -286,15 +356,65 @@ class SeriesAdminForm(StaleSafeForm):
         fields = ["name", "slug"]
 
 
+FOCAL_FIELDS = ["focal_x", "focal_y", "focal_width", "focal_height"]
+# The admin's focal point editor (static/explainers/admin/focal-point.js) sets hundredths,
+# and the arrow keys step by one.
+FOCAL_INPUT = {"step": "0.01", "min": "0", "max": "1", "inputmode": "decimal"}
+
+
 class HeroImageAdminForm(StaleSafeForm):
     class Meta:
         model = HeroImage
-        fields = ["image", "alt_text", "caption", "credit"]
+        fields = ["image", "alt_text", "caption", "credit", *FOCAL_FIELDS]
+        labels = {
+            "focal_x": "Subject, across",
+            "focal_y": "Subject, down",
+            "focal_width": "Subject box, width",
+            "focal_height": "Subject box, height",
+        }
         help_texts = {
             "image": "JPEG, PNG, WebP or GIF; at most 10 MB and 40 megapixels.",
             "alt_text": "Say what the image shows and why it matters here, in a sentence; "
             "skip “image of”. Readers using screen readers hear this instead of seeing it.",
+            "focal_x": "0 is the left edge, 1 the right edge. Empty: the centre of the image.",
+            "focal_y": "0 is the top edge, 1 the bottom edge.",
+            "focal_width": "Optional: how much of the image's width the subject takes up; "
+            "crops keep all of it in the frame when they can.",
+            "focal_height": "Optional: the same, of the image's height.",
         }
+        widgets = {name: forms.NumberInput(attrs=FOCAL_INPUT) for name in FOCAL_FIELDS}
+
+    def clean(self):
+        cleaned = super().clean()
+        x, y, width, height = (cleaned.get(name) for name in FOCAL_FIELDS)
+        if (x is None) != (y is None):
+            self.add_error(
+                "focal_x" if x is None else "focal_y",
+                "Give both numbers of the focal point, or neither (the centre).",
+            )
+        if not width and not height:
+            # A box of no size is no box.
+            cleaned["focal_width"] = cleaned["focal_height"] = width = height = None
+        elif not width or not height:
+            self.add_error(
+                "focal_width" if not width else "focal_height",
+                "Give the box both a width and a height, or neither.",
+            )
+        elif x is None or y is None:
+            self.add_error("focal_width", "A box needs its centre: set the subject too.")
+        elif (
+            min(x - width / 2, y - height / 2) < -1e-4
+            or max(x + width / 2, y + height / 2) > 1 + 1e-4
+        ):
+            self.add_error(
+                "focal_width",
+                "The box reaches past the edge of the image: make it smaller, or move its centre.",
+            )
+        for name in FOCAL_FIELDS:
+            if cleaned.get(name) is not None:
+                # One spelling per focal point: the renditions key is made from it.
+                cleaned[name] = round(cleaned[name], 4)
+        return cleaned
 
     def clean_image(self):
         image = self.cleaned_data["image"]

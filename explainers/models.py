@@ -5,16 +5,30 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models, transaction
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
-from django.db.models.functions import Coalesce, JSONObject
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Sum,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, JSONObject, RowNumber
 from django.db.models.query import BaseIterable
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 from taggit.models import NaturalKeyManager, TagBase, TaggedItemBase
 
+from .body_images import body_images
 from .cards import CARD_FIELDS, Card, SeriesTag
-from .images import HasRenditions, social_rendition
+from .images import HasRenditions
 from .markup import render_markdown, validate_body_length
 from .reversing import fast_reverse
 
@@ -55,9 +69,70 @@ class Versioned(models.Model):
         abstract = True
 
 
+# Listings: explainers in their category, categories among their siblings (under one
+# parent). Positions are dense from 0 in each listing; services.ordering moves records in
+# them, and save() below keeps them dense when a record arrives or leaves.
+
+
+def listing_end(model, group_field: str, group_id, exclude_pk=None) -> int:
+    """The position after the last record of a listing (0 for an empty one).
+
+    The listing's category row is locked (where the database locks rows) until the caller's
+    transaction ends, so two records added at once cannot take the same place."""
+    if group_id is not None:
+        list(Category.objects.select_for_update().filter(pk=group_id).values_list("pk"))
+    siblings = model.objects.filter(**{f"{group_field}_id": group_id}).exclude(pk=exclude_pk)
+    last = siblings.aggregate(end=Max("position"))["end"]
+    return 0 if last is None else last + 1
+
+
+def take_place_in_listing(record, group_field: str, update_fields) -> tuple | None:
+    """Before ``record`` is saved: a new record (or one without a position) goes to the end
+    of its listing, and so does one moved to another listing. Returns the (group id,
+    position) it left, whose gap the caller closes once the record is saved."""
+    if update_fields is not None and not {group_field, f"{group_field}_id", "position"} & set(
+        update_fields
+    ):
+        return None
+    model, group_id = type(record), getattr(record, f"{group_field}_id")
+    # Read from the database, not remembered from loading: another request may have moved
+    # it since this instance was read.
+    was = None
+    if not record._state.adding:
+        was = (
+            model.objects.filter(pk=record.pk).values_list(f"{group_field}_id", "position").first()
+        )
+    if was is not None and was[0] != group_id:
+        record.position = listing_end(model, group_field, group_id, record.pk)
+        return was
+    if record.position is None:
+        record.position = listing_end(model, group_field, group_id, record.pk)
+    return None
+
+
+def close_gap_in_listing(model, group_field: str, left: tuple) -> None:
+    group_id, position = left
+    model.objects.filter(**{f"{group_field}_id": group_id}, position__gt=position).update(
+        position=F("position") - 1
+    )
+
+
 class CategoryQuerySet(models.QuerySet):
     def get_by_natural_key(self, path):
         return self.get(path=path)
+
+    def with_listing_numbers(self):
+        """Annotate ``row_number``: 1, 2, … among its siblings, in their order.
+
+        A window over the rows selected: it counts every sibling only when the queryset is
+        filtered by parent alone (the admin's ordering view)."""
+        return self.annotate(
+            row_number=Window(
+                RowNumber(),
+                partition_by=[F("parent_id")],
+                order_by=[F("position").asc(), F("name").asc(), F("pk").asc()],
+            )
+        )
 
     def with_published_counts(self):
         """Annotate ``published_count``: the explainers readers can see in each category."""
@@ -118,7 +193,10 @@ class Category(Versioned, models.Model):
     description = models.TextField(
         blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)]
     )
-    position = models.PositiveIntegerField(default=0, help_text="Order among its siblings.")
+    # Dense, from 0, among the siblings (services.ordering moves it); None = at the end.
+    position = models.PositiveIntegerField(
+        default=None, blank=True, editable=False, help_text="Order among its siblings."
+    )
     # The slug path from the top ("ai-principles/llm-foundations"), kept in step with the
     # parents so that URLs resolve and breadcrumbs load in one query whatever the depth.
     path = models.CharField(max_length=1000, unique=True, editable=False)
@@ -146,7 +224,13 @@ class Category(Versioned, models.Model):
         old_path = self.path
         self.path = self.build_path()
         with transaction.atomic():
+            # A new category, or one given another parent, goes last among its siblings.
+            left = take_place_in_listing(self, "parent", kwargs.get("update_fields"))
+            if left is not None and kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "position"}
             super().save(*args, **kwargs)
+            if left is not None:
+                close_gap_in_listing(Category, "parent", left)
             if old_path and old_path != self.path:
                 self._move_descendants(old_path)
 
@@ -220,12 +304,34 @@ class HeroImageQuerySet(models.QuerySet):
         return self.get(key=key)
 
     def used_by_live(self):
-        """Heroes an approved (published or scheduled) explainer shows: editors' to change."""
-        return self.filter(pk__in=Explainer.objects.live().values("hero"))
+        """Images an approved (published or scheduled) explainer shows, as its hero or in its
+        body: editors' to change."""
+        return self.shown_by(Explainer.objects.live())
 
     def shown_to_readers(self):
-        """Heroes a published explainer shows: the only ones readers may fetch."""
-        return self.filter(pk__in=Explainer.objects.published().values("hero"))
+        """Images a published explainer shows, as its hero or in its body: the only ones
+        readers may fetch. A pending version's body images are not among them until it is
+        published (staff previews fetch any image)."""
+        return self.shown_by(Explainer.objects.published())
+
+    def shown_by(self, explainers):
+        """Images any of ``explainers`` shows, as its hero or in its (saved) body."""
+        return self.filter(
+            Q(pk__in=explainers.values("hero")) | Q(pk__in=explainers.values("body_images"))
+        )
+
+    def insertable_in_bodies(self, search: str = ""):
+        """Library images an editor may insert into a body, newest first, whose alt text
+        contains ``search``. Not the importer's placeholders: they stand in for a missing
+        hero, and are nothing to show in a body."""
+        images = self.filter(is_placeholder=False).order_by("-created_at", "-pk")
+        if search.strip():
+            images = images.filter(alt_text__icontains=search.strip())
+        return images.only("pk", "image", "alt_text", "width", "height")
+
+    def shown_in(self, html: str):
+        """Library images whose renditions the rendered body ``html`` shows (one query)."""
+        return self.filter(image__in=set(body_images(html).renditions.values()))
 
 
 class HeroImage(Versioned, HasRenditions, models.Model):
@@ -254,8 +360,9 @@ class HeroImage(Versioned, HasRenditions, models.Model):
         default=False,
         help_text="Generated by the listing importer; replace it with a real image.",
     )
-    # The subject, as fractions of the image (0 = left/top, 1 = right/bottom): every crop
-    # keeps it in the frame. Empty = the centre.
+    # The subject, as fractions of the image (0 = left/top, 1 = right/bottom): its centre,
+    # and the size of a box around it if the editor drew one. Every crop keeps it in the
+    # frame (images.crop_box). Empty = the centre.
     focal_x = models.FloatField(null=True, blank=True, validators=FRACTION)
     focal_y = models.FloatField(null=True, blank=True, validators=FRACTION)
     focal_width = models.FloatField(null=True, blank=True, validators=FRACTION)
@@ -264,6 +371,8 @@ class HeroImage(Versioned, HasRenditions, models.Model):
     # written by the background task once all of them are. Pages offer renditions only
     # when it matches the image as it is now.
     renditions_key = models.CharField(max_length=64, blank=True, editable=False)
+    # Why drawing them failed, and whether it is retried, for the admin; empty once made.
+    renditions_problem = models.CharField(max_length=500, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -281,10 +390,6 @@ class HeroImage(Versioned, HasRenditions, models.Model):
     @property
     def original(self) -> str:
         return self.image.name
-
-    def social_rendition(self):
-        """1200 × 630, cropped: the image link previews (Open Graph, Twitter) show."""
-        return social_rendition(self.image.name)
 
 
 class SeriesQuerySet(models.QuerySet):
@@ -408,6 +513,18 @@ class ExplainerQuerySet(models.QuerySet):
     def owned_by(self, user):
         return self.filter(owner=user)
 
+    def showing_in_body(self, images):
+        """Explainers whose body shows any of the library ``images``: the saved body
+        (``body_images``) or a pending version's, which names the images' renditions."""
+        pending = Q()
+        for image in images:
+            # "/images/<original>/": every rendition of the image starts so.
+            prefix = image.rendition(400).url.rsplit("/", 1)[0] + "/"
+            pending |= Q(pending__body__icontains=prefix)
+        if not pending:
+            return self.none()
+        return self.filter(Q(body_images__in=images) | pending).distinct()
+
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
 
@@ -415,6 +532,24 @@ class ExplainerQuerySet(models.QuerySet):
         """When the next scheduled explainer becomes visible to readers (None if none is)."""
         return (
             self.scheduled().order_by("published_at").values_list("published_at", flat=True).first()
+        )
+
+    def with_listing_numbers(self):
+        """Annotate where each explainer is in its category's listing: ``row_number`` (1, 2,
+        … as the admin's ordering view shows them), ``shown_to_readers`` (it is published)
+        and ``card_number`` (the card readers find it on; meaningful when shown).
+
+        Windows over the rows selected: they count the whole listing only when the queryset
+        is filtered by category alone (the admin's ordering view)."""
+        listing = {
+            "partition_by": [F("category_id")],
+            "order_by": [F("position").asc(), F("pk").asc()],
+        }
+        shown = Exists(Explainer.objects.published().filter(pk=OuterRef("pk")))
+        return self.annotate(
+            row_number=Window(RowNumber(), **listing),
+            shown_to_readers=shown,
+            card_number=Window(Sum(Case(When(shown, then=1), default=0)), **listing),
         )
 
     def for_cards(self):
@@ -508,7 +643,10 @@ class Explainer(Versioned, models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    position = models.PositiveIntegerField(default=0, help_text="Order in its category's listing.")
+    # Dense, from 0, in the category's listing (services.ordering moves it); None = at the end.
+    position = models.PositiveIntegerField(
+        default=None, blank=True, editable=False, help_text="Order in its category's listing."
+    )
     owner = user_reference(
         related_name="owned_explainers", help_text="Who created it; imported explainers have none."
     )
@@ -547,17 +685,30 @@ class Explainer(Versioned, models.Model):
         # through save() (the admin form, publishing a pending version, recovering); imports
         # use bulk_create/bulk_update but never set a body (a new explainer's is "", whose
         # HTML is the field's default ""). Anything that writes ``body`` another way must
-        # render ``body_html`` too.
+        # render ``body_html`` too, and keep ``body_images`` in step (the library images the
+        # HTML shows, which readers may fetch once it is published). A pending version's
+        # body is in ``pending``, not ``body``: its images join when it is published.
         update_fields = kwargs.get("update_fields")
-        if "body" not in self.get_deferred_fields() and (
+        body_written = "body" not in self.get_deferred_fields() and (
             update_fields is None or "body" in update_fields
-        ):
+        )
+        if body_written:
             self.body_html = render_markdown(self.body)
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "body_html"}
         loaded_slug = getattr(self, "_loaded_slug", None)
+        adding = self._state.adding
         with transaction.atomic():
+            # A new explainer, or one moved to another category, goes last in its listing.
+            left = take_place_in_listing(self, "category", kwargs.get("update_fields"))
+            if left is not None and kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "position"}
             super().save(*args, **kwargs)
+            if left is not None:
+                close_gap_in_listing(Explainer, "category", left)
+            # (A new explainer whose body shows no image has none to set: no query.)
+            if body_written and (not adding or "<img" in self.body_html):
+                self.body_images.set(HeroImage.objects.shown_in(self.body_html))
             if loaded_slug != self.slug:
                 PreviousSlug.objects.filter(slug=self.slug).delete()
                 if loaded_slug:

@@ -36,7 +36,7 @@ def article(request, explainer) -> dict:
     if explainer.published_at:
         data["datePublished"] = explainer.published_at.isoformat()
     if explainer.hero:
-        data["image"] = [request.build_absolute_uri(explainer.hero.social_rendition().url)]
+        data["image"] = [request.build_absolute_uri(explainer.hero.social_image().url)]
     return data
 
 

@@ -7,9 +7,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.generic import DetailView, ListView, TemplateView
-from PIL import UnidentifiedImageError
 
-from .images import RENDITION_FORMATS, is_declared_rendition, rendition_file
+from .images import ORIGINAL_SIZE, ORIGINAL_TYPES, RENDITION_FORMATS, stored_image_name
 from .markup import render_markdown
 from .models import Category, Explainer, HeroImage, Series, SeriesItem
 from .search import UnsearchableQuery, checked_query, search_explainers, snippet_html, words_of
@@ -57,7 +56,10 @@ class PageMetaMixin:
         meta["canonical"] = self.request.build_absolute_uri(canonical)
         image = meta.pop("image", None)
         if image is not None:
-            meta["image_url"] = self.request.build_absolute_uri(image.social_rendition().url)
+            # The 1200 × 630 crop once made; until then the original, at its own size.
+            shown = image.social_image()
+            meta["image_url"] = self.request.build_absolute_uri(shown.url)
+            meta["image_width"], meta["image_height"] = shown.width, shown.height
             meta["image_alt"] = image.alt_text
         if context.get("breadcrumbs"):
             meta.setdefault("structured_data", []).insert(
@@ -281,30 +283,43 @@ def category_or_explainer(request, category_path, slug=None):
 
 
 def hero_rendition(request, size, extension, original):
-    """A hero image at one of the site's sizes; drawn on the first request, then kept.
+    """A hero image as pages show it: a rendition, or the original itself (``original.png``),
+    which pages show until the renditions are made.
 
-    Only the declared renditions of originals that belong to a hero are answered; anything
-    else is a 404 before storage is touched.
+    Only what is in storage is served; nothing is ever drawn here (the background task draws,
+    services/renditions.py), so a rendition not made yet is a 404 like any unknown name. Only
+    the declared spellings of originals that belong to a hero are answered; anything else is
+    a 404 before storage is touched.
     """
-    if not is_declared_rendition(size, extension) or not original.startswith("heroes/"):
+    name = stored_image_name(original, size, extension)
+    if name is None or not original.startswith("heroes/"):
         raise Http404("No such image.")
-    # Readers get the heroes of what they can read; staff also those of drafts and of
-    # pending versions.
+    # Readers get the heroes of what they can read; staff also those of drafts, of pending
+    # versions and of the library.
     heroes = HeroImage.objects.filter(image=original)
-    if not can_preview(request.user):
+    if not sees_every_hero(request.user):
         heroes = heroes.shown_to_readers()
-    if not heroes.exists():
+    if not heroes.exists() or not default_storage.exists(name):
         raise Http404("No such image.")
-    try:
-        name = rendition_file(original, size, extension)
-    except (ValueError, FileNotFoundError, UnidentifiedImageError) as error:
-        raise Http404("No such image.") from error
-    response = FileResponse(
-        default_storage.open(name, "rb"), content_type=RENDITION_FORMATS[extension].mime_type
+    content_type = (
+        ORIGINAL_TYPES[extension]
+        if size == ORIGINAL_SIZE
+        else RENDITION_FORMATS[extension].mime_type
     )
-    # The URL names the original file, and a replaced image gets a new name.
+    response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+    # Each name is drawn once: a replaced image has a new name, a new focal point a new key.
     patch_cache_control(response, public=True, max_age=365 * 24 * 3600, immutable=True)
     return response
+
+
+def sees_every_hero(user) -> bool:
+    """Staff who may preview drafts or look at the image library (after the second factor)."""
+    return can_preview(user) or (
+        user.is_authenticated
+        and user.is_staff
+        and user.has_perm("explainers.view_heroimage")
+        and passed_two_factor(user)
+    )
 
 
 def robots_txt(request):

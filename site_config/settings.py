@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "taggit",
     "reversion",
     "reversion_compare",
+    # Drag and drop in the admin's ordering view (its page side only: explainers/admin_ordering.py).
+    "adminsortable2",
     "axes",
     "csp",
     # Two-factor sign-in for the admin (explainers/two_factor.py): authenticator apps (TOTP)
@@ -69,6 +71,9 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # Background tasks (renditions): django-tasks, with its queue in the database.
+    "django_tasks",
+    "django_tasks_db",
     "explainers",
 ]
 
@@ -330,6 +335,17 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+
+# Background tasks (explainers/tasks.py): hero renditions are drawn when an image is saved,
+# not when a reader asks. The queue lives in the database, so nothing more is needed than
+# `manage.py db_worker` running beside the web processes (`make run` and docker-compose.yml
+# start one). DJANGO_TASKS_BACKEND=immediate runs each task at once in the process that
+# queues it (the tests do so through tests/conftest.py).
+TASKS_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+TASKS = {"default": {"BACKEND": TASKS_BACKENDS[os.environ.get("DJANGO_TASKS_BACKEND", "database")]}}
 
 # Typing "mona bridge" in the admin reuses the existing "MONA Bridge" series, and series
 # names are split on commas only, never on spaces.

@@ -9,6 +9,13 @@ def media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def tasks_run_at_once(settings):
+    """Background tasks (renditions) run as soon as they are queued, in the test's process,
+    instead of waiting in the database for a worker."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
 def empty_cache():
     """Each test starts with no cached pages (the database is rolled back; the cache is not)."""
     from django.core.cache import cache
@@ -24,3 +31,35 @@ def category():
     from tests.helpers import make_category
 
     return make_category("LLM Foundations", parent=make_category("AI Principles"))
+
+
+@pytest.fixture(scope="session")
+def drawn_placeholders(tmp_path_factory):
+    """A media folder with every placeholder and its centred renditions, drawn once for the
+    session: like the placeholders themselves, they depend on nothing but their names."""
+    from django.test import override_settings
+
+    from explainers.images import (
+        PLACEHOLDER_SIZE,
+        PLACEHOLDER_VARIANTS,
+        draw_missing_placeholder,
+        draw_renditions,
+    )
+
+    folder = tmp_path_factory.mktemp("drawn-placeholders")
+    with override_settings(MEDIA_ROOT=folder):
+        for variant in range(PLACEHOLDER_VARIANTS):
+            name = f"heroes/placeholders/variant-{variant:02d}.png"
+            draw_missing_placeholder(name)
+            draw_renditions(name, *PLACEHOLDER_SIZE, None)
+    return folder
+
+
+@pytest.fixture
+def placeholder_renditions(media_root, drawn_placeholders):
+    """The placeholders' files and renditions already in this test's storage, as on a site
+    whose worker has drawn them: the tasks that loading or importing content queues find
+    them there, and only mark the heroes."""
+    import shutil
+
+    shutil.copytree(drawn_placeholders, media_root, dirs_exist_ok=True)

@@ -1,15 +1,18 @@
 """Small builders and readers shared by the tests."""
 
 import io
+import json
 from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image
 
 from explainers.listings import parse_listing
 from explainers.models import Category, Explainer, HeroImage, SeriesItem
+from explainers.services.renditions import hero_renditions_schedule
 
 LISTINGS = Path(__file__).resolve().parent.parent / "fixtures" / "listings"
 LISTING_FILES = sorted(LISTINGS.glob("*.txt"))
@@ -52,9 +55,16 @@ def image_upload(name="photo.jpg", size=(640, 360), color=(200, 80, 40), format=
     return SimpleUploadedFile(name, buffer.getvalue(), content_type=f"image/{format.lower()}")
 
 
-def make_hero(alt_text="A photo of a transformer diagram", **fields):
+def make_hero(alt_text="A photo of a transformer diagram", renditions=True, **fields):
+    """A hero image; with ``renditions``, as it is once saved and its transaction committed:
+    renditions drawn by the background task (which tests run at once), pages offering them."""
     fields.setdefault("image", image_upload())
-    return HeroImage.objects.create(alt_text=alt_text, **fields)
+    hero = HeroImage.objects.create(alt_text=alt_text, **fields)
+    if renditions:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            hero_renditions_schedule(heroes=[hero])
+        hero.refresh_from_db()
+    return hero
 
 
 def read_listings(*names: str):
@@ -146,3 +156,35 @@ def opened_form(client, url) -> dict:
         else:
             data[name] = field.get("value", "")
     return data
+
+
+def publish_in_bulk(client, explainers, url="/admin/explainers/explainer/", **data):
+    """The explainer list's "Publish the selected explainers", as an editor does it: when the
+    content checks list warnings first, they tick “I have read these warnings” and publish."""
+    data = {"action": "publish_selected", "_selected_action": [e.pk for e in explainers], **data}
+    response = client.post(url, data)
+    box = page_soup(response).select_one("input[name=acknowledge_warnings]")
+    if response.status_code != 200 or box is None:
+        return response
+    confirmed = {"acknowledge_warnings": ["yes"]}
+    for field in box.find_parent("form").select("input[type=hidden]"):
+        confirmed.setdefault(field["name"], []).append(field.get("value", ""))
+    return client.post(url, confirmed)
+
+
+def dragged(rows, row, to):
+    """The rows an ordering-view drag reports when ``row`` (counted from 1 in ``rows``, the
+    page's order) is dropped at ``to``: the run between the two, in the order after the drop."""
+    moved = list(rows)
+    moved.insert(to - 1, moved.pop(row - 1))
+    low, high = sorted((row, to))
+    return moved[low - 1 : high]
+
+
+def drag(client, run, changelist="/admin/explainers/explainer/"):
+    """Post a drag the way django-admin-sortable2's script does: one request, ``updatedItems``
+    the run of rows (see ``dragged``) as [id, row number] pairs."""
+    payload = {"updatedItems": [[str(r.pk), number] for number, r in enumerate(run, start=1)]}
+    return client.post(
+        f"{changelist}reorder/", json.dumps(payload), content_type="application/json"
+    )

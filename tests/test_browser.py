@@ -74,13 +74,16 @@ def axe_script():
 
 
 @pytest.fixture
-def site(live_server):
+def site(live_server, placeholder_renditions):
     """The fixture's sections, categories and 85 explainers, in live_server's database.
 
     live_server runs on a transactional database that is emptied after each test, so each
-    test loads its own copy (placeholder hero files are drawn into the test's MEDIA_ROOT).
+    test loads its own copy (placeholder hero files are drawn into the test's MEDIA_ROOT),
+    and its renditions made as `make run` makes them (drawn once per session, see
+    placeholder_renditions).
     """
     call_command("loaddata", "explainers", verbosity=0)
+    call_command("make_renditions", "--missing", verbosity=0)
     return live_server
 
 

@@ -97,8 +97,12 @@ def test_a_category_page_has_one_h1_and_breadcrumbs_marking_the_current_page(cli
     ]
 
 
-def test_cards_carry_sized_responsive_images_lazy_below_the_first_row(client):
-    import_fixtures()
+def test_cards_carry_sized_responsive_images_lazy_below_the_first_row(
+    client, placeholder_renditions, django_capture_on_commit_callbacks
+):
+    # The import commits, and its renditions are made (the tests' tasks run at once).
+    with django_capture_on_commit_callbacks(execute=True):
+        import_fixtures()
 
     soup = page_soup(client.get("/ai-principles/llm-foundations/"))
 

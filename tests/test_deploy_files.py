@@ -59,6 +59,7 @@ DOCUMENTED_VARIABLES = [
     "GUNICORN_TIMEOUT",
     "GUNICORN_BIND",
     "DJANGO_LOAD_FIXTURES",
+    "DJANGO_TASKS_BACKEND",
     "FORWARDED_ALLOW_IPS",
     "POSTGRES_USER",
     "POSTGRES_DB",
@@ -509,6 +510,13 @@ def test_the_setup_script_migrates_creates_roles_and_loads_content_only_when_ask
 
     output, explainers, _ = setup(DJANGO_LOAD_FIXTURES="1")
     assert explainers > 0
+    # The content's renditions are queued for the worker: once per shared placeholder file.
+    assert "Queued the renditions of 31 images." in output
+    with sqlite3.connect(database) as db:
+        queued = db.execute(
+            "SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status = 'READY'"
+        ).fetchone()[0]
+    assert queued == 31
 
     output, again, _ = setup(DJANGO_LOAD_FIXTURES="1")
     assert "already has content" in output
@@ -536,10 +544,22 @@ def depends(block: str, service: str, condition: str) -> bool:
     return re.search(rf"\n\s+{service}:\n\s+condition: {condition}\b", block) is not None
 
 
-def test_compose_runs_web_setup_db_and_redis():
+def test_compose_runs_web_worker_setup_db_and_redis():
     services = set(re.findall(r"^  ([a-z][\w-]*):\s*$", compose_block("services:"), re.M))
 
-    assert services == {"web", "setup", "db", "redis"}
+    assert services == {"web", "worker", "setup", "db", "redis"}
+
+
+def test_the_worker_runs_the_task_queue_from_the_web_image_after_setup():
+    worker = compose_block("  worker:")
+
+    assert "<<: *app" in worker  # the web image, its .env and the media volume it writes to
+    assert '["python", "manage.py", "db_worker", "--no-reload"' in worker
+    assert depends(worker, "db", "service_healthy")
+    assert depends(worker, "setup", "service_completed_successfully")
+    assert "restart: unless-stopped" in worker
+    # The image's health check asks gunicorn, which the worker does not run.
+    assert re.search(r"healthcheck:\n\s+disable: true", worker)
 
 
 def test_web_starts_after_healthy_db_and_redis_and_a_successful_setup():

@@ -148,7 +148,8 @@ def test_an_explainer_page_shares_well(client, site):
     assert meta("og:type") == "article"
     assert meta("og:title") == meta("twitter:title") == "Tokens · AI Explainers"
     assert meta("og:image").startswith("http://testserver/images/heroes/")
-    assert meta("og:image").endswith("/1200x630.jpg")
+    # The crop drawn around the focal point, under the key it was drawn for.
+    assert meta("og:image").endswith(f"/1200x630-{site['tokens'].hero.renditions_key}.jpg")
     assert (meta("og:image:width"), meta("og:image:height")) == ("1200", "630")
     assert meta("twitter:card") == "summary_large_image"
     assert client.get(meta("og:image").removeprefix("http://testserver")).status_code == 200
@@ -191,7 +192,7 @@ def test_explainer_json_ld_describes_the_article_and_matches_the_breadcrumbs(cli
     assert article["headline"] == "Tokens"
     assert article["datePublished"] == site["tokens"].published_at.isoformat()
     assert article["image"][0].startswith("http://testserver/images/heroes/")
-    assert article["image"][0].endswith("/1200x630.jpg")
+    assert article["image"][0].endswith(f"/1200x630-{site['tokens'].hero.renditions_key}.jpg")
     assert article["publisher"]["name"] == "AI Explainers"
     assert [item["name"] for item in crumbs["itemListElement"]] == breadcrumb_labels(soup)
     assert [item["position"] for item in crumbs["itemListElement"]] == [1, 2, 3, 4]

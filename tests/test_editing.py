@@ -15,10 +15,13 @@ from reversion.models import Version
 from explainers.models import Category, Explainer, HeroImage, ScratchCopy, Series
 
 from .helpers import (
+    drag,
+    dragged,
     make_explainer,
     make_hero,
     opened_form,
     page_soup,
+    publish_in_bulk,
     sign_in_verified,
 )
 from .test_admin import make_user
@@ -165,9 +168,8 @@ def test_a_stale_form_cannot_undo_a_publication_or_a_move(dana, ben, category, d
     url = f"{EXPLAINERS}{draft.pk}/change/"
     stale = opened_form(ben, url)
 
-    dana.post(EXPLAINERS, {"action": "publish_selected", "_selected_action": [draft.pk]})
-    draft.refresh_from_db()
-    dana.post(f"{EXPLAINERS}{draft.pk}/move/down/?version={draft.version}")
+    publish_in_bulk(dana, [draft])
+    drag(dana, [other, draft])  # in the ordering view: Other above the draft
     ben.post(url, {**stale, "excerpt": "Ben's standfirst."})
 
     draft.refresh_from_db()
@@ -200,19 +202,18 @@ def test_a_stale_list_publishes_nothing_that_changed_since_it_was_loaded(dana, b
     assert "Left alone" in shown and "Taken back" in shown and "Dana" in shown
 
 
-def test_a_move_from_a_stale_list_is_refused(dana, ben, category):
-    first = make_explainer(category, "First", slug="first", position=0)
-    make_explainer(category, "Second", slug="second", position=1)
-    stale_version = first.version
+def test_a_drag_from_a_stale_list_over_rows_moved_since_is_refused(dana, ben, category):
+    first, second, third = (make_explainer(category, title) for title in ("A", "B", "C"))
+    stale_page = [first, second, third]
 
-    dana.post(f"{EXPLAINERS}{first.pk}/move/down/?version={first.version}")
-    response = ben.post(f"{EXPLAINERS}{first.pk}/move/down/?version={stale_version}", follow=True)
+    drag(dana, dragged(stale_page, 3, 2))  # A C B
+    response = drag(ben, dragged(stale_page, 3, 1))  # C to the top, on his A B C
 
-    first.refresh_from_db()
-    assert first.position == 1
-    assert "nothing moved" in " ".join(m.message for m in response.context["messages"])
-    comments = Version.objects.get_for_object(first).values_list("revision__comment", flat=True)
-    assert list(comments) == ["Moved down (now at position 2)."]
+    assert response.status_code == 409 and "nothing moved" in response.json()["message"]
+    order = category.explainers.order_by("position").values_list("title", flat=True)
+    assert list(order) == ["A", "C", "B"]
+    comments = Version.objects.get_for_object(third).values_list("revision__comment", flat=True)
+    assert list(comments) == ["Moved to position 2 in LLM Foundations."]
 
 
 def test_autosave_keeps_unsaved_input_that_reopening_the_form_offers_back(dana, draft):

@@ -1,12 +1,14 @@
-"""Hero renditions: drawn once with Pillow, kept under media/, served with long caching."""
+"""Hero renditions: drawn with Pillow by a background task when an image is saved, kept under
+media/, served from storage with long caching. A request never draws anything."""
 
 import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from PIL import Image
 
-from explainers.images import rendition_name
+from explainers.images import DECLARED_RENDITIONS, rendition_name
 
 from .helpers import image_upload, make_category, make_explainer, make_hero
 
@@ -25,10 +27,25 @@ def fetch(client, url):
     return response, b"".join(response.streaming_content) if response.status_code == 200 else b""
 
 
+def stored_files(media_root):
+    """Every file in storage, with when it was last written."""
+    return {p: p.stat().st_mtime_ns for p in media_root.rglob("*") if p.is_file()}
+
+
+def rendition_files(media_root):
+    folder = media_root / "renditions"
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
 @pytest.mark.parametrize("extension, pillow_format", [("webp", "WEBP"), ("jpg", "JPEG")])
-def test_a_rendition_is_drawn_at_its_width_and_kept(client, media_root, extension, pillow_format):
+def test_a_rendition_is_made_when_the_image_is_saved_and_served_as_stored(
+    client, media_root, extension, pillow_format
+):
     hero = shown_hero(image=image_upload(size=(1600, 900)))
     (rendition,) = [r for r in hero.renditions(extension) if r.width == 800]
+    stored = media_root / rendition_name(hero.image.name, "800", extension)
+    assert stored.exists()  # before anyone asked for it
+    before = stored_files(media_root)
 
     response, body = fetch(client, rendition.url)
 
@@ -37,13 +54,8 @@ def test_a_rendition_is_drawn_at_its_width_and_kept(client, media_root, extensio
     assert "immutable" in response["Cache-Control"]
     with Image.open(io.BytesIO(body)) as image:
         assert (image.format, image.size) == (pillow_format, (800, 450))
-    stored = media_root / rendition_name(hero.image.name, "800", extension)
     assert stored.read_bytes() == body
-    modified = stored.stat().st_mtime_ns
-
-    fetch(client, rendition.url)
-
-    assert stored.stat().st_mtime_ns == modified
+    assert stored_files(media_root) == before
 
 
 def test_renditions_are_never_wider_than_the_original_and_all_of_them_load(client):
@@ -67,16 +79,19 @@ def test_the_social_rendition_is_cropped_to_1200_by_630(client):
         assert (image.format, image.size) == ("JPEG", (1200, 630))
 
 
-def test_a_placeholder_whose_file_went_missing_is_drawn_again(client, media_root):
-    from django.core.management import call_command
-
+def test_a_lost_placeholder_is_drawn_again_by_make_renditions_not_by_a_request(client, media_root):
     call_command("loaddata", "explainers", verbosity=0)
     placeholders = media_root / "heroes" / "placeholders"
     lost = sorted(placeholders.iterdir())[0]
     lost.unlink()
 
-    response, body = fetch(client, f"/images/heroes/placeholders/{lost.name}/400.webp")
+    assert client.get(f"/images/heroes/placeholders/{lost.name}/original.png").status_code == 404
+    assert client.get(f"/images/heroes/placeholders/{lost.name}/400.webp").status_code == 404
+    assert not lost.exists() and rendition_files(media_root) == []
 
+    call_command("make_renditions", "--missing", stdout=io.StringIO())
+
+    response, body = fetch(client, f"/images/heroes/placeholders/{lost.name}/400.webp")
     assert response.status_code == 200 and body
     assert lost.exists()
 
@@ -104,6 +119,9 @@ def test_renditions_drop_location_metadata(client):
         "/images/heroes/missing.jpg/800.jpg",
         "/images/../site_config/settings.py/800.jpg",
         "/images/secrets/key.jpg/800.jpg",
+        "/images/secrets/key.jpg/original.jpg",
+        "/images/heroes/placeholders/variant-00.png/1200x630.jpg",  # a crop needs its key
+        "/images/heroes/placeholders/variant-00.png/800-0123456789ab.jpg",  # a width has none
     ],
 )
 def test_unknown_or_unsafe_renditions_are_404(client, url):
@@ -120,6 +138,7 @@ def test_a_file_that_is_not_an_image_is_404_not_500(client, media_root):
 def test_asking_for_made_up_placeholder_names_writes_nothing(client, media_root):
     for name in ["evil.png", "variant-99.png", "variant-01.png.png", "../variant-01.png"]:
         assert client.get(f"/images/400.jpg/heroes/placeholders/{name}").status_code == 404
+        assert client.get(f"/images/heroes/placeholders/{name}/400.jpg").status_code == 404
 
     assert not media_root.exists() or not any(media_root.rglob("*.*"))
 
@@ -127,34 +146,32 @@ def test_asking_for_made_up_placeholder_names_writes_nothing(client, media_root)
 SPELLINGS_OF_400 = ["0400", "00400", "٤٠٠", "۴۰۰", "４００", "400 ", "+400", "400.0"]
 
 
-def rendition_files(media_root):
-    folder = media_root / "renditions"
-    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
-
-
 @pytest.mark.parametrize("size", SPELLINGS_OF_400)
-def test_other_spellings_of_a_size_are_404_and_draw_nothing(client, media_root, size):
+def test_other_spellings_of_a_size_are_404_and_write_nothing(client, media_root, size):
     hero = shown_hero(image=image_upload(size=(1600, 900)))
+    before = stored_files(media_root)
 
     response = client.get(f"/images/{hero.image.name}/{size}.jpg")
 
     assert response.status_code == 404
-    assert rendition_files(media_root) == []
+    assert stored_files(media_root) == before
 
 
 def test_a_flood_of_url_variants_never_stores_more_than_the_declared_renditions(client, media_root):
-    from explainers.images import DECLARED_RENDITIONS
-
     heroes = [shown_hero(image=image_upload(f"h{n}.jpg", size=(1600, 900))) for n in range(2)]
+    assert len(rendition_files(media_root)) == len(heroes) * len(DECLARED_RENDITIONS)
+    before = stored_files(media_root)
     variants = [*SPELLINGS_OF_400, "400", "800", "1200", "1200x630", "1200x0630", "630x1200"]
+    keys = ["", f"-{heroes[0].renditions_key}", "-0123456789ab", "-ZZZZZZZZZZZZ"]
     for hero in heroes:
         for size in variants:
-            for extension in ("jpg", "webp", "png", "JPG", "jpeg"):
-                client.get(f"/images/{hero.image.name}/{size}.{extension}")
+            for key in keys:
+                for extension in ("jpg", "webp", "png", "JPG", "jpeg"):
+                    client.get(f"/images/{hero.image.name}/{size}{key}.{extension}")
         traversal = hero.image.name.replace("heroes/", "heroes/../renditions/")
         client.get(f"/images/{traversal}/400.jpg")
 
-    assert len(rendition_files(media_root)) == len(heroes) * len(DECLARED_RENDITIONS)
+    assert stored_files(media_root) == before
 
 
 def test_a_rendition_url_ends_with_the_format_it_serves(client):
@@ -164,3 +181,6 @@ def test_a_rendition_url_ends_with_the_format_it_serves(client):
         url = hero.rendition(400, extension).url
         assert url.endswith(f"/400.{extension}")
         assert fetch(client, url)[0]["Content-Type"] == mime_type
+    url = hero.original_image().url
+    assert url.endswith("/original.png")
+    assert fetch(client, url)[0]["Content-Type"] == "image/png"

@@ -176,6 +176,7 @@ def test_a_draft_goes_through_review_to_a_scheduled_publication(
         published_at_0=tomorrow.strftime("%Y-%m-%d"),
         published_at_1=tomorrow.strftime("%H:%M:%S"),
         _approve="Approve",
+        acknowledge_warnings="yes",  # no hero, a short body (tests/test_health.py)
     )
     explainer.refresh_from_db()
     assert explainer.state == State.SCHEDULED and explainer.review == ""
@@ -214,16 +215,18 @@ def test_changes_proposed_to_a_live_explainer_reach_readers_only_once_approved(
     old_hero = live.hero
     change = f"{EXPLAINERS}{live.pk}/change/"
 
-    # Cora uploads a new picture and proposes it, with a new title, for review.
-    cora.post(
-        "/admin/explainers/heroimage/add/",
-        {
-            "image": image_upload("new.jpg"),
-            "alt_text": "A new diagram",
-            "caption": "",
-            "credit": "",
-        },
-    )
+    # Cora uploads a new picture (its renditions are made once the upload commits) and
+    # proposes it, with a new title, for review.
+    with on_commit(execute=True):
+        cora.post(
+            "/admin/explainers/heroimage/add/",
+            {
+                "image": image_upload("new.jpg"),
+                "alt_text": "A new diagram",
+                "caption": "",
+                "credit": "",
+            },
+        )
     new_hero = HeroImage.objects.get(alt_text="A new diagram")
     submit(
         cora,
@@ -259,7 +262,7 @@ def test_changes_proposed_to_a_live_explainer_reach_readers_only_once_approved(
     assert preview.status_code == 200 and "Attention, re-explained" in preview.content.decode()
     assert reader.get(f"{EXPLAINERS}{live.pk}/pending/").status_code == 302
 
-    submit(dana, change, on_commit, _approve="Approve")
+    submit(dana, change, on_commit, _approve="Approve", acknowledge_warnings="yes")
 
     live.refresh_from_db()
     assert (live.title, live.hero, live.pending) == ("Attention, re-explained", new_hero, None)
@@ -282,7 +285,13 @@ def test_an_editor_publishes_pending_changes_directly(
     )
     assert "sharper" not in Client().get(live.get_absolute_url()).content.decode()
 
-    submit(dana, change, django_capture_on_commit_callbacks, _publish_changes="Publish changes")
+    submit(
+        dana,
+        change,
+        django_capture_on_commit_callbacks,
+        _publish_changes="Publish changes",
+        acknowledge_warnings="yes",  # its empty body (tests/test_health.py)
+    )
     live.refresh_from_db()
     assert live.excerpt == "A sharper standfirst." and live.pending is None
     assert "sharper" in Client().get(live.get_absolute_url()).content.decode()

@@ -36,4 +36,9 @@ class Migration(migrations.Migration):
             name='renditions_key',
             field=models.CharField(blank=True, editable=False, max_length=64),
         ),
+        migrations.AddField(
+            model_name='heroimage',
+            name='renditions_problem',
+            field=models.CharField(blank=True, editable=False, max_length=500),
+        ),
     ]

@@ -16,6 +16,8 @@ from ..images import PLACEHOLDER_SIZE, draw_missing_placeholder, placeholder_nam
 from ..listings import Listing, ListingError, PlannedCategory, merge_listings
 from ..models import Category, Explainer, HeroImage, Series, SeriesItem
 from .editing import revisions_record_baseline
+from .ordering import listings_renumber
+from .renditions import hero_renditions_schedule
 
 BATCH_SIZE = 500
 # Placeholder heroes get keys derived from their explainer's slug, so that an import and the
@@ -59,6 +61,9 @@ def listings_import(
         with transaction.atomic():
             categories = _place_categories(plan.categories, parent, report)
             written = _write_explainers(plan.explainers, categories, report, written_files, dry_run)
+            # The listings' order, dense again where explainers added in the admin share a
+            # category with imported ones (ties keep the older one first).
+            listings_renumber(model=Explainer, group_ids={c.pk for c in categories.values()})
             if dry_run:
                 transaction.set_rollback(True)
             else:
@@ -66,6 +71,8 @@ def listings_import(
                     records=Explainer.objects.filter(pk__in=[e.pk for e in written]),
                     comment="Imported from the listings.",
                 )
+                # Drawn by the worker after the commit, once per shared placeholder file.
+                hero_renditions_schedule(heroes=[e.hero for e in written if e.hero is not None])
                 content_changed()
     except DatabaseError as error:
         for name in written_files:

@@ -6,6 +6,7 @@ History says who did what and when; every step that changes what readers see bum
 cache's content version (cache.content_changed).
 """
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -14,13 +15,20 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.core.mail import send_mail
 from django.core.serializers.base import DeserializationError
 from django.db import IntegrityError, transaction
-from django.db.models import DateTimeField, F, Max, QuerySet, Value
+from django.db.models import DateTimeField, F, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from ..cache import content_changed
+from ..health import (
+    acknowledgement_note,
+    blocking,
+    content_problems,
+    problems_by_explainer,
+    publish_refusal,
+)
 from ..models import Explainer, State
 from .editing import record_saved, revision_record, saved_by
 
@@ -33,20 +41,28 @@ def can_publish(user) -> bool:
     return user.has_perm(PUBLISH_PERMISSION)
 
 
-def explainer_save(*, explainer: Explainer, series: list[str] | None, user) -> str:
+def explainer_save(
+    *, explainer: Explainer, series: list[str] | None, user, acknowledged: Collection[str] = ()
+) -> str:
     """Save an explainer as an admin form left it; say what happened, for History.
 
     A draft is saved as it is. A live explainer keeps its row (what readers see) and saves the
-    content as its pending version; its publication fields (status, time, position, which
-    only editors' forms carry) change the row at once.
+    content as its pending version; its publication fields (status and time, which only
+    editors' forms carry) change the row at once. Its position is not the form's to write
+    (services.ordering moves it; a new explainer goes to the end of its category). A draft
+    that the save publishes or schedules passes the health checks first (``acknowledged``:
+    see _refuse_unhealthy).
     """
     with transaction.atomic():
         if explainer.pk is None:
+            note = ""
+            if explainer.is_live():
+                note = _refuse_unhealthy(explainer.content(series or []), acknowledged)
             explainer.owner = user
             record_saved(record=explainer, user=user)
             explainer.save()
             explainer.series.set(series or [])
-            return ""
+            return note
         row = Explainer.objects.select_for_update().get(pk=explainer.pk)
         content = explainer.content(series if series is not None else row.working_series())
         if not explainer.is_live():
@@ -57,6 +73,12 @@ def explainer_save(*, explainer: Explainer, series: list[str] | None, user) -> s
             row.save()
             note = ""
         else:
+            # A draft this save publishes or schedules: readers get its row as it is.
+            checked = (
+                ""
+                if row.is_live()
+                else _refuse_unhealthy(row.content([]), acknowledged, body_html=row.body_html)
+            )
             _copy_publication_fields(explainer, row)
             if content == row.content():
                 row.pending = row.pending_by = row.pending_at = None
@@ -64,14 +86,28 @@ def explainer_save(*, explainer: Explainer, series: list[str] | None, user) -> s
             else:
                 row.pending, row.pending_by, row.pending_at = content, user, timezone.now()
                 note = "Saved as pending changes: readers still see the published version."
+            note = " ".join(filter(None, [note, checked]))
             record_saved(record=row, user=user)
             row.save()
         explainer.refresh_from_db()
     return note
 
 
+def _refuse_unhealthy(
+    content: dict, acknowledged: Collection[str], *, body_html: str | None = None
+) -> str:
+    """Refuse (ValidationError) to publish ``content`` with an error-level problem, or with a
+    warning whose code is not among those the editor was shown and ``acknowledged``
+    (explainers.health). Returns what History keeps about the warnings acknowledged."""
+    problems = content_problems(content, body_html=body_html)
+    refusal = publish_refusal(problems, acknowledged)
+    if refusal:
+        raise ValidationError(refusal)
+    return acknowledgement_note(problems)
+
+
 def _copy_publication_fields(source: Explainer, row: Explainer) -> None:
-    for name in ("status", "published_at", "position"):
+    for name in ("status", "published_at"):
         setattr(row, name, getattr(source, name))
 
 
@@ -82,19 +118,23 @@ def _write_content(row: Explainer, content: dict) -> None:
     row.series.set(content["series"])
 
 
-def explainer_publish_changes(*, explainer: Explainer, user) -> str:
-    """Make a live explainer's pending version what readers see; returns what happened."""
+def explainer_publish_changes(
+    *, explainer: Explainer, user, acknowledged: Collection[str] = ()
+) -> str:
+    """Make a live explainer's pending version what readers see; returns what happened.
+    The version passes the health checks first (``acknowledged``: see _refuse_unhealthy)."""
     with transaction.atomic():
         row = Explainer.objects.select_for_update().get(pk=explainer.pk)
         if not can_publish(user):
             raise PermissionDenied("Only editors publish changes.")
         if row.pending is None:
             return "There were no pending changes to publish."
+        note = _refuse_unhealthy(row.pending, acknowledged)
         _apply_pending(row, user)
         row.review = ""
         row.save()
         content_changed()
-        comment = "Published the pending changes."
+        comment = " ".join(filter(None, ["Published the pending changes.", note]))
         revision_record(record=row, user=user, comment=comment)
     return comment
 
@@ -128,13 +168,18 @@ def explainer_submit(*, explainer: Explainer, user) -> str:
     return comment
 
 
-def explainer_approve(*, explainer: Explainer, user) -> str:
+def explainer_approve(*, explainer: Explainer, user, acknowledged: Collection[str] = ()) -> str:
     """Approve what is in review: publish it now, or on its publication time if that is to
-    come (scheduled). Returns what happened, as History says it."""
+    come (scheduled). Returns what happened, as History says it. What is approved passes the
+    health checks first (``acknowledged``: see _refuse_unhealthy)."""
     with transaction.atomic():
         row = Explainer.objects.select_for_update().get(pk=explainer.pk)
         if not can_publish(user):
             raise PermissionDenied("Only editors approve.")
+        if row.pending is not None:
+            note = _refuse_unhealthy(row.pending, acknowledged)
+        else:
+            note = _refuse_unhealthy(row.content([]), acknowledged, body_html=row.body_html)
         if row.pending is not None:
             _apply_pending(row, user)
         else:
@@ -152,6 +197,7 @@ def explainer_approve(*, explainer: Explainer, user) -> str:
             if state == State.PUBLISHED
             else f"Approved and scheduled for {when}."
         )
+        comment = " ".join(filter(None, [comment, note]))
         revision_record(record=row, user=user, comment=comment)
         _notify_author(row, user, "emails/review_approved.txt", state=state, when=when)
     return comment
@@ -223,21 +269,30 @@ def _send_after_commit(template: str, recipients: list[str], **context) -> None:
 class BulkResult:
     changed: list[int] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
+    # Left alone by the health checks, each with why; and the warnings acknowledged.
+    refused: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def explainers_publish(
-    *, explainers: QuerySet[Explainer], user, loaded_versions: dict[int, int] | None = None
+    *,
+    explainers: QuerySet[Explainer],
+    user,
+    loaded_versions: dict[int, int] | None = None,
+    acknowledged: Mapping[int, Collection[str]] | None = None,
 ) -> BulkResult:
     """Publish: now for those without a publication time, on schedule for the others.
 
     Rows changed since the list was loaded (``loaded_versions``: id → version) are left
-    alone and named in ``stale``.
+    alone and named in ``stale``; so are those the health checks hold back (an error, or a
+    warning not among the codes ``acknowledged`` for that id), named in ``refused``.
     """
     now = Value(timezone.now(), output_field=DateTimeField())
     return _bulk_change(
         explainers.drafts(),
         user,
         loaded_versions,
+        admit=lambda result: _hold_back_unhealthy(result, acknowledged or {}),
         status=Explainer.Status.PUBLISHED,
         published_at=Coalesce("published_at", now),
         review="",
@@ -251,9 +306,11 @@ def explainers_unpublish(
     return _bulk_change(explainers.live(), user, loaded_versions, status=Explainer.Status.DRAFT)
 
 
-def _bulk_change(explainers, user, loaded_versions, **changes) -> BulkResult:
+def _bulk_change(explainers, user, loaded_versions, admit=None, **changes) -> BulkResult:
     with transaction.atomic():
         result = _fresh_rows(explainers, loaded_versions)
+        if admit is not None:
+            admit(result)
         rows = Explainer.objects.filter(pk__in=result.changed)
         for row in rows.filter(pending__isnull=False):
             # Only live explainers have pending versions; going back to draft folds it in.
@@ -267,6 +324,20 @@ def _bulk_change(explainers, user, loaded_versions, **changes) -> BulkResult:
         )
         content_changed()
     return result
+
+
+def _hold_back_unhealthy(result: BulkResult, acknowledged: Mapping[int, Collection[str]]) -> None:
+    """Take out of ``result.changed`` what publishing one by one would refuse; in a fixed
+    number of queries, however many are selected."""
+    problems = problems_by_explainer(Explainer.objects.filter(pk__in=result.changed))
+    titles = dict(Explainer.objects.filter(pk__in=result.changed).values_list("pk", "title"))
+    for pk in list(result.changed):
+        holding = blocking(problems[pk], acknowledged.get(pk, ()))
+        if holding:
+            result.changed.remove(pk)
+            result.refused.append(f"“{titles[pk]}” ({'; '.join(map(str, holding))})")
+        elif note := acknowledgement_note(problems[pk]):
+            result.notes.append(f"“{titles[pk]}”: {note}")
 
 
 def _fresh_rows(explainers: QuerySet[Explainer], loaded_versions) -> BulkResult:
@@ -300,8 +371,7 @@ def explainer_recover(*, version, user) -> Explainer:
             for item in series_versions:
                 item.revert()
             row = Explainer.objects.select_for_update().get(pk=version.object_id)
-            last = Explainer.objects.filter(category_id=row.category_id).exclude(pk=row.pk)
-            row.position = (last.aggregate(end=Max("position"))["end"] or 0) + 1
+            row.position = None  # saved at the end of its category (Explainer.save)
             row.status, row.review = Explainer.Status.DRAFT, ""
             row.pending = row.pending_by = row.pending_at = None
             record_saved(record=row, user=user)

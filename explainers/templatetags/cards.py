@@ -21,24 +21,42 @@ CARD_SIZES = "(min-width: 68rem) 21rem, (min-width: 40rem) 46vw, 92vw"
 
 
 @register.simple_tag
-def hero_picture(hero, sizes="100vw", position=1, below_the_fold=False, css_class=""):
+def hero_picture(hero, sizes="100vw", position=1, below_the_fold=False, css_class="", crop=""):
     """A <picture> of the hero's WebP and JPEG renditions; ``position`` 1 is the page's first.
 
     ``hero`` is a HeroImage or a card's hero: anything with renditions and an alt text.
+    ``crop="card"`` offers the 16:9 card crops instead of the whole image. Until the
+    background task has made the renditions, the original stands in: the browser scales it,
+    and crops it for a card with object-position where the server would crop (nothing is
+    ever drawn during a request).
     """
     eager = position <= FIRST_ROW and not below_the_fold
     if not eager:
         loading = ' loading="lazy"'
     else:
         loading = ' fetchpriority="high"' if position == 1 else ""
-    fallback = hero.rendition(800, "jpg")
     css = f' class="{escape(css_class)}"' if css_class else ""
     sizes = escape(sizes)
+    alt = escape(hero.alt_text)
+    if not hero.renditions_ready:
+        original = hero.original_image()
+        style = f' style="object-position: {hero.card_object_position()}"' if crop else ""
+        return mark_safe(
+            f'<picture{css}><img src="{escape(original.url)}" alt="{alt}" '
+            f'width="{original.width:d}" height="{original.height:d}"{style} '
+            f'decoding="async"{loading}></picture>'
+        )
+    if crop:
+        webp, jpg = hero.card_renditions("webp"), hero.card_renditions("jpg")
+    else:
+        webp, jpg = hero.renditions("webp"), hero.renditions("jpg")
+    fitting = [r for r in jpg if r.width <= 800]
+    fallback = fitting[-1] if fitting else jpg[0]
     return mark_safe(
         f'<picture{css}><source type="image/webp" sizes="{sizes}" '
-        f'srcset="{escape(srcset(hero.renditions("webp")))}">'
-        f'<img src="{escape(fallback.url)}" srcset="{escape(srcset(hero.renditions("jpg")))}" '
-        f'sizes="{sizes}" alt="{escape(hero.alt_text)}" '
+        f'srcset="{escape(srcset(webp))}">'
+        f'<img src="{escape(fallback.url)}" srcset="{escape(srcset(jpg))}" '
+        f'sizes="{sizes}" alt="{alt}" '
         f'width="{fallback.width:d}" height="{fallback.height:d}" decoding="async"{loading}>'
         "</picture>"
     )
@@ -65,7 +83,9 @@ def card_html(card, position, below_the_fold=False, with_snippet=False) -> str:
     excerpt (it is already escaped, with <mark> around the matched words).
     """
     if card.hero:
-        picture = hero_picture(card.hero, CARD_SIZES, position, below_the_fold, "card-image")
+        picture = hero_picture(
+            card.hero, CARD_SIZES, position, below_the_fold, "card-image", crop="card"
+        )
     else:
         picture = '<div class="card-image card-image-empty"></div>'
     series = card.series
