@@ -30,7 +30,6 @@ from reversion_compare.admin import CompareVersionAdmin
 from .admin_ordering import CategoryOrderingMixin, ExplainerOrderingMixin
 from .body_images import body_images, picker_entry
 from .forms import (
-    FOCAL_FIELDS,
     CategoryAdminForm,
     ExplainerAdminForm,
     HeroImageAdminForm,
@@ -48,7 +47,7 @@ from .health import (
 )
 from .images import crop_previews, focal_marker
 from .markup import BODY_MAX_LENGTH, body_length_message, render_markdown
-from .models import Category, Explainer, HeroImage, Series, SeriesItem, State
+from .models import FOCAL_FIELDS, Category, Explainer, HeroImage, Series, SeriesItem, State
 from .services.editing import (
     presence_leave,
     presence_touch,

@@ -7,7 +7,7 @@ from taggit.forms import TagWidget
 
 from .health import content_problems, publish_refusal
 from .images import UploadRejected, prepared_upload
-from .models import WORDS_PER_MINUTE, Category, Explainer, HeroImage, Series
+from .models import FOCAL_FIELDS, WORDS_PER_MINUTE, Category, Explainer, HeroImage, Series
 from .services.editing import (
     StaleToken,
     compare_edit,
@@ -356,7 +356,6 @@ class SeriesAdminForm(StaleSafeForm):
         fields = ["name", "slug"]
 
 
-FOCAL_FIELDS = ["focal_x", "focal_y", "focal_width", "focal_height"]
 # The admin's focal point editor (static/explainers/admin/focal-point.js) sets hundredths,
 # and the arrow keys step by one.
 FOCAL_INPUT = {"step": "0.01", "min": "0", "max": "1", "inputmode": "decimal"}

@@ -39,6 +39,8 @@ DESCRIPTION_MAX_LENGTH = 2000
 
 # A share of an image's width or height.
 FRACTION = [MinValueValidator(0), MaxValueValidator(1)]
+# A hero image's focal point, as fractions of it (see HeroImage).
+FOCAL_FIELDS = ["focal_x", "focal_y", "focal_width", "focal_height"]
 
 
 # Top-level slugs the site's own URLs use; a category there could never be reached.
@@ -327,7 +329,10 @@ class HeroImageQuerySet(models.QuerySet):
         images = self.filter(is_placeholder=False).order_by("-created_at", "-pk")
         if search.strip():
             images = images.filter(alt_text__icontains=search.strip())
-        return images.only("pk", "image", "alt_text", "width", "height")
+        # What the picker shows: the thumbnail needs the focal point and renditions_key too
+        # (the rendition once made, the original until then).
+        return images.only("pk", "image", "alt_text", "width", "height", "renditions_key",
+                           *FOCAL_FIELDS)  # fmt: skip
 
     def shown_in(self, html: str):
         """Library images whose renditions the rendered body ``html`` shows (one query)."""
