@@ -4,19 +4,46 @@ from django.contrib.syndication.views import Feed
 from django.core.files.storage import default_storage
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed, Enclosure
+from django.utils.feedgenerator import Atom1Feed, Enclosure, Rss201rev2Feed
 from django.utils.html import escape
 
 from .models import Category, Explainer, Series
+from .site import site_details
 
 FEED_SIZE = 30
+DUBLIN_CORE = "http://purl.org/dc/elements/1.1/"
+
+
+class RssWithCreator(Rss201rev2Feed):
+    """RSS 2.0 names a channel's people by email only (managingEditor): the publisher's name
+    goes in Dublin Core's creator instead, as Django does for each item without an email."""
+
+    def root_attributes(self):
+        return {**super().root_attributes(), "xmlns:dc": DUBLIN_CORE}
+
+    def add_root_elements(self, handler):
+        super().add_root_elements(handler)
+        if self.feed["author_name"]:
+            handler.addQuickElement("dc:creator", self.feed["author_name"])
 
 
 class ExplainerFeed(Feed):
     """The latest published explainers, newest first, with the hero as an enclosure."""
 
-    title = "AI Explainers"
-    description = "New explainers on how AI works."
+    feed_type = RssWithCreator
+
+    def title(self):
+        return site_details().name
+
+    def description(self, obj=None):
+        return site_details().description
+
+    def author_name(self):
+        return site_details().publisher_name
+
+    def item_author_name(self, item):
+        # Explainers carry no byline: the publisher signs them (Atom requires an author).
+        return site_details().publisher_name
 
     def get_feed(self, obj, request):
         feed = super().get_feed(obj, request)
@@ -47,7 +74,7 @@ class ExplainerFeed(Feed):
         return item.published_at
 
     def item_updateddate(self, item):
-        return item.updated_at
+        return item.last_modified
 
     def item_categories(self, item):
         return [item.category.name, *(series.name for series in item.series_list)]
@@ -69,7 +96,7 @@ class CategoryFeed(ExplainerFeed):
         return get_object_or_404(Category, path=category_path)
 
     def title(self, category):
-        return f"{category.name} · AI Explainers"
+        return f"{category.name} · {site_details().name}"
 
     def description(self, category):
         return category.description or f"New explainers in {category.name}."
@@ -86,7 +113,7 @@ class SeriesFeed(ExplainerFeed):
         return get_object_or_404(Series.objects.with_published_explainers(), slug=slug)
 
     def title(self, series):
-        return f"{series.name} · AI Explainers"
+        return f"{series.name} · {site_details().name}"
 
     def description(self, series):
         return f"New explainers in the {series.name} series."
@@ -102,7 +129,7 @@ class AtomFeedMixin:
     feed_type = Atom1Feed
 
     def subtitle(self, obj=None):
-        return self.description(obj) if callable(self.description) else self.description
+        return self.description(obj)
 
 
 class ExplainerAtomFeed(AtomFeedMixin, ExplainerFeed):

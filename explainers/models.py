@@ -16,10 +16,11 @@ from django.db.models import (
     Q,
     Subquery,
     Sum,
+    Value,
     When,
     Window,
 )
-from django.db.models.functions import Coalesce, JSONObject, RowNumber
+from django.db.models.functions import Coalesce, Concat, Greatest, JSONObject, RowNumber
 from django.db.models.query import BaseIterable
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +36,10 @@ from .reversing import fast_reverse
 WORDS_PER_MINUTE = 230
 EXCERPT_MAX_LENGTH = 1000
 DESCRIPTION_MAX_LENGTH = 2000
+
+# When readers last saw an explainer change: one saved before the time it was scheduled for
+# changed, for them, when it appeared (so never earlier than its publication).
+SHOWN_CHANGE = Greatest("updated_at", "published_at")
 
 
 # A share of an image's width or height.
@@ -149,12 +154,17 @@ class CategoryQuerySet(models.QuerySet):
         return self.annotate(published_count=Coalesce(Subquery(published), 0))
 
     def with_last_change(self):
-        """Annotate ``last_change``: when a published explainer in the category last changed."""
+        """Annotate ``last_change``: when a published explainer in the category or its
+        subcategories (a section's page lists those) last changed for readers."""
         latest = (
             Explainer.objects.published()
-            .filter(category=OuterRef("pk"))
-            .order_by("-updated_at")
-            .values("updated_at")[:1]
+            .filter(
+                Q(category=OuterRef("pk"))
+                | Q(category__path__startswith=Concat(OuterRef("path"), Value("/")))
+            )
+            .annotate(change=SHOWN_CHANGE)
+            .order_by("-change")
+            .values("change")[:1]
         )
         return self.annotate(last_change=Subquery(latest))
 
@@ -406,6 +416,17 @@ class SeriesQuerySet(models.QuerySet):
             ).values("tag")
         )
 
+    def with_last_change(self):
+        """Annotate ``last_change``: when a published explainer in the series last changed."""
+        latest = (
+            Explainer.objects.published()
+            .filter(series=OuterRef("pk"))
+            .annotate(change=SHOWN_CHANGE)
+            .order_by("-change")
+            .values("change")[:1]
+        )
+        return self.annotate(last_change=Subquery(latest))
+
 
 class Series(Versioned, TagBase):
     """A series an explainer belongs to ("MONA explainer", "MONA Bridge")."""
@@ -532,6 +553,10 @@ class ExplainerQuerySet(models.QuerySet):
 
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
+
+    def last_change(self):
+        """When any of these last changed for readers (None if there are none)."""
+        return self.aggregate(change=Max(SHOWN_CHANGE))["change"]
 
     def next_publication_time(self):
         """When the next scheduled explainer becomes visible to readers (None if none is)."""
@@ -811,6 +836,13 @@ class Explainer(Versioned, models.Model):
             and self.published_at is not None
             and self.published_at <= timezone.now()
         )
+
+    @property
+    def last_modified(self):
+        """When readers last saw it change (as SHOWN_CHANGE): never before its publication."""
+        if self.published_at is None:
+            return self.updated_at
+        return max(self.updated_at, self.published_at)
 
     @property
     def series_list(self) -> list["Series"]:

@@ -1,6 +1,22 @@
 from django.contrib.sitemaps import Sitemap
+from django.urls import reverse
 
-from .models import Category, Explainer
+from .models import Category, Explainer, Series
+
+
+class HomeSitemap(Sitemap):
+    changefreq = "daily"
+    priority = 1.0
+
+    def items(self):
+        return ["explainers:home"]
+
+    def location(self, url_name):
+        return reverse(url_name)
+
+    def lastmod(self, url_name):
+        # The home page lists the latest explainers and every category's count.
+        return Explainer.objects.published().last_change()
 
 
 class ExplainerSitemap(Sitemap):
@@ -11,7 +27,7 @@ class ExplainerSitemap(Sitemap):
         return Explainer.objects.published().select_related("category").order_by("pk")
 
     def lastmod(self, explainer):
-        return explainer.updated_at
+        return explainer.last_modified
 
 
 class CategorySitemap(Sitemap):
@@ -25,4 +41,22 @@ class CategorySitemap(Sitemap):
         return category.last_change
 
 
-SITEMAPS = {"categories": CategorySitemap, "explainers": ExplainerSitemap}
+class SeriesSitemap(Sitemap):
+    """Series readers have something to read in: the only ones with a page."""
+
+    changefreq = "weekly"
+    priority = 0.5
+
+    def items(self):
+        return Series.objects.with_published_explainers().with_last_change().order_by("slug")
+
+    def lastmod(self, series):
+        return series.last_change
+
+
+SITEMAPS = {
+    "home": HomeSitemap,
+    "categories": CategorySitemap,
+    "series": SeriesSitemap,
+    "explainers": ExplainerSitemap,
+}

@@ -1,7 +1,47 @@
 """schema.org JSON-LD for search engines, built from what the page shows (absolute URLs only)."""
 
+from django.templatetags.static import static
+from django.urls import reverse
+
+from .site import site_details
+
 SCHEMA = "https://schema.org"
-PUBLISHER = {"@type": "Organization", "name": "AI Explainers"}
+
+
+def publisher(request) -> dict:
+    """The site's publisher, with the address and logo search engines ask of one."""
+    site = site_details()
+    return {
+        "@type": "Organization",
+        "name": site.publisher_name,
+        "url": site.publisher_url,
+        "logo": {
+            "@type": "ImageObject",
+            "url": request.build_absolute_uri(static(site.publisher_logo)),
+        },
+    }
+
+
+def website(request) -> dict:
+    """The site itself, and how to search it (for the home page)."""
+    site = site_details()
+    search_url = request.build_absolute_uri(reverse("explainers:search"))
+    return {
+        "@context": SCHEMA,
+        "@type": "WebSite",
+        "name": site.name,
+        "description": site.description,
+        "url": request.build_absolute_uri(reverse("explainers:home")),
+        "publisher": publisher(request),
+        "potentialAction": {
+            "@type": "SearchAction",
+            "target": {
+                "@type": "EntryPoint",
+                "urlTemplate": f"{search_url}?q={{search_term_string}}",
+            },
+            "query-input": "required name=search_term_string",
+        },
+    }
 
 
 def breadcrumb_list(request, breadcrumbs) -> dict:
@@ -21,6 +61,7 @@ def breadcrumb_list(request, breadcrumbs) -> dict:
 
 
 def article(request, explainer) -> dict:
+    organization = publisher(request)
     data = {
         "@context": SCHEMA,
         "@type": "Article",
@@ -28,8 +69,10 @@ def article(request, explainer) -> dict:
         "description": explainer.excerpt,
         "url": request.build_absolute_uri(explainer.get_absolute_url()),
         "mainEntityOfPage": request.build_absolute_uri(explainer.get_absolute_url()),
-        "dateModified": explainer.updated_at.isoformat(),
-        "publisher": PUBLISHER,
+        "dateModified": explainer.last_modified.isoformat(),
+        # Explainers carry no byline: the publisher signs them.
+        "author": organization,
+        "publisher": organization,
         "articleSection": explainer.category.name,
         "timeRequired": f"PT{explainer.reading_time}M",
     }
@@ -40,27 +83,35 @@ def article(request, explainer) -> dict:
     return data
 
 
-def collection_page(request, category, page_obj) -> dict:
+def collection_page(request, *, name, description, page_obj, subcategories=()) -> dict:
+    """A listing page: what it lists, in the order shown (its subcategories, then this page's
+    explainers, numbered on from the pages before)."""
+    entries = [(category.name, category.get_absolute_url()) for category in subcategories]
+    first_explainer = len(entries) + page_obj.start_index()
+    items = [
+        list_item(request, position, label, url)
+        for position, (label, url) in enumerate(entries, start=1)
+    ] + [
+        list_item(request, position, explainer.title, explainer.get_absolute_url())
+        for position, explainer in enumerate(page_obj, start=first_explainer)
+    ]
     return {
         "@context": SCHEMA,
         "@type": "CollectionPage",
-        "name": category.name,
-        "description": category.description,
+        "name": name,
+        "description": description,
         # The page's one address, as its canonical link: no other parameter, no "?page=1".
         "url": request.build_absolute_uri(
             request.path if page_obj.number == 1 else f"{request.path}?page={page_obj.number}"
         ),
-        "mainEntity": {
-            "@type": "ItemList",
-            "numberOfItems": page_obj.paginator.count,
-            "itemListElement": [
-                {
-                    "@type": "ListItem",
-                    "position": position,
-                    "url": request.build_absolute_uri(explainer.get_absolute_url()),
-                    "name": explainer.title,
-                }
-                for position, explainer in enumerate(page_obj, start=page_obj.start_index())
-            ],
-        },
+        "mainEntity": {"@type": "ItemList", "numberOfItems": len(items), "itemListElement": items},
+    }
+
+
+def list_item(request, position, name, url) -> dict:
+    return {
+        "@type": "ListItem",
+        "position": position,
+        "url": request.build_absolute_uri(url),
+        "name": name,
     }

@@ -1,9 +1,10 @@
-from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template import loader
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.generic import DetailView, ListView, TemplateView
@@ -12,11 +13,10 @@ from .images import ORIGINAL_SIZE, ORIGINAL_TYPES, RENDITION_FORMATS, stored_ima
 from .markup import render_markdown
 from .models import Category, Explainer, HeroImage, Series, SeriesItem
 from .search import UnsearchableQuery, checked_query, search_explainers, snippet_html, words_of
-from .structured_data import article, breadcrumb_list, collection_page
+from .site import site_details
+from .structured_data import article, breadcrumb_list, collection_page, website
 from .two_factor import passed_two_factor
 
-SITE_NAME = settings.SITE_NAME
-SITE_DESCRIPTION = "Explainers on how AI works: from LLM foundations to model architectures."
 CARDS_PER_PAGE = 30
 LATEST_ON_HOME = 6
 RELATED_COUNT = 3
@@ -40,13 +40,15 @@ class PageMetaMixin:
     """Title, description, canonical URL, sharing tags and JSON-LD (includes/meta.html)."""
 
     def page_meta(self, context) -> dict:
-        """Override: ``title``, ``description``, and optionally ``image`` (a HeroImage),
-        ``type`` ("website" or "article") and ``structured_data`` (a list of dicts)."""
+        """Override: ``title``, ``description``, and optionally ``image`` (a hero image, of
+        an explainer or a card; the site's default image without one), ``type`` ("website"
+        or "article") and ``structured_data`` (a list of dicts)."""
         return {}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        meta = {"title": SITE_NAME, "description": SITE_DESCRIPTION, "type": "website"}
+        site = site_details()
+        meta = {"title": site.name, "description": site.description, "type": "website"}
         meta.update(self.page_meta(context))
         page = context.get("page_obj")
         # Page 1 has one address: no "?page=1" twin.
@@ -61,6 +63,11 @@ class PageMetaMixin:
             meta["image_url"] = self.request.build_absolute_uri(shown.url)
             meta["image_width"], meta["image_height"] = shown.width, shown.height
             meta["image_alt"] = image.alt_text
+        else:
+            default = site.default_sharing_image
+            meta["image_url"] = self.request.build_absolute_uri(static(default.path))
+            meta["image_width"], meta["image_height"] = default.width, default.height
+            meta["image_alt"] = default.alt_text
         if context.get("breadcrumbs"):
             meta.setdefault("structured_data", []).insert(
                 0, breadcrumb_list(self.request, context["breadcrumbs"])
@@ -79,7 +86,15 @@ class HomeView(PageMetaMixin, TemplateView):
             children.setdefault(category.parent_id, []).append(category)
         sections = [(section, children.get(section.pk, [])) for section in children.get(None, [])]
         latest = Explainer.objects.published().for_cards().order_by("-published_at", "pk")
-        return super().get_context_data(sections=sections, latest=latest[:LATEST_ON_HOME], **kwargs)
+        return super().get_context_data(
+            sections=sections, latest=list(latest[:LATEST_ON_HOME]), **kwargs
+        )
+
+    def page_meta(self, context):
+        return {
+            "image": first_hero(context["latest"]),
+            "structured_data": [website(self.request)],
+        }
 
 
 class CategoryView(PageMetaMixin, ListView):
@@ -111,10 +126,19 @@ class CategoryView(PageMetaMixin, ListView):
     def page_meta(self, context):
         category, page = context["category"], context["page_obj"]
         title = category.name if page.number == 1 else f"{category.name} (page {page.number})"
+        description = category.description or f"Explainers in {category.name}."
+        listing = collection_page(
+            self.request,
+            name=category.name,
+            description=description,
+            page_obj=page,
+            subcategories=context["subcategories"],
+        )
         return {
-            "title": f"{title} · {SITE_NAME}",
-            "description": category.description or f"Explainers in {category.name}.",
-            "structured_data": [collection_page(self.request, category, page)],
+            "title": f"{title} · {site_details().name}",
+            "description": description,
+            "image": first_hero(page),
+            "structured_data": [listing],
         }
 
 
@@ -165,7 +189,7 @@ class ExplainerDetailView(PageMetaMixin, DetailView):
     def page_meta(self, context):
         explainer = context["explainer"]
         return {
-            "title": f"{explainer.title} · {SITE_NAME}",
+            "title": f"{explainer.title} · {site_details().name}",
             "description": explainer.excerpt,
             "image": explainer.hero,
             "type": "article",
@@ -224,9 +248,18 @@ class SeriesView(PageMetaMixin, ListView):
         )
 
     def page_meta(self, context):
+        description = f"Every explainer in the {self.series.name} series."
+        listing = collection_page(
+            self.request,
+            name=self.series.name,
+            description=description,
+            page_obj=context["page_obj"],
+        )
         return {
-            "title": f"{self.series.name} · {SITE_NAME}",
-            "description": f"Every explainer in the {self.series.name} series.",
+            "title": f"{self.series.name} · {site_details().name}",
+            "description": description,
+            "image": first_hero(context["page_obj"]),
+            "structured_data": [listing],
         }
 
 
@@ -263,7 +296,16 @@ class SearchView(PageMetaMixin, ListView):
         return context
 
     def page_meta(self, context):
-        return {"title": f"Search · {SITE_NAME}", "noindex": True}
+        return {
+            "title": f"Search · {site_details().name}",
+            "image": first_hero(context["explainers"]),
+            "noindex": True,
+        }
+
+
+def first_hero(cards):
+    """The hero of the first card that has one (None if none has): a listing's sharing image."""
+    return next((card.hero for card in cards if card.hero is not None), None)
 
 
 def category_or_explainer(request, category_path, slug=None):
@@ -320,6 +362,13 @@ def sees_every_hero(user) -> bool:
         and user.has_perm("explainers.view_heroimage")
         and passed_two_factor(user)
     )
+
+
+def server_error(request):
+    """The 500 page in the site's layout. Like Django's own, it runs no context processor
+    (one of them may be what failed), so the layout gets ``site`` here."""
+    template = loader.get_template("500.html")
+    return HttpResponseServerError(template.render({"site": site_details()}))
 
 
 def robots_txt(request):

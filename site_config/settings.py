@@ -165,6 +165,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # `site`: the site's name, description and publisher (explainers/site.py).
+                "explainers.site.site_context",
             ],
         },
     },
@@ -273,9 +275,20 @@ PAGE_CACHE_SECONDS = env_int("DJANGO_CACHE_SECONDS", 300)
 # 10 MB) keep Django's own limits: public pages take none, so 64 KB is plenty.
 PUBLIC_BODY_MAX_BYTES = env_int("DJANGO_PUBLIC_BODY_MAX_BYTES", 64 * 1024)
 
-# The site's name, and its address for links in emails ("https://explainers.example.com").
+# The site as pages, feeds, search engines and link previews name and describe it
+# (explainers/site.py reads these), and its address for links in emails
+# ("https://explainers.example.com").
 SITE_NAME = os.environ.get("DJANGO_SITE_NAME", "AI Explainers")
+SITE_DESCRIPTION = os.environ.get(
+    "DJANGO_SITE_DESCRIPTION",
+    "Explainers on how AI works: from LLM foundations to model architectures.",
+)
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Who publishes it: the author of feeds and the publisher of articles' JSON-LD. The logo is
+# a path among the static files (a square raster image, 512 × 512 here).
+SITE_PUBLISHER_NAME = os.environ.get("DJANGO_SITE_PUBLISHER_NAME", SITE_NAME)
+SITE_PUBLISHER_URL = os.environ.get("DJANGO_SITE_PUBLISHER_URL", SITE_URL).rstrip("/")
+SITE_PUBLISHER_LOGO = os.environ.get("DJANGO_SITE_PUBLISHER_LOGO", "site/publisher-logo.png")
 # Authenticator apps list the admin account under the site's name.
 OTP_TOTP_ISSUER = SITE_NAME
 

@@ -57,5 +57,8 @@ urlpatterns = [
     path("", include("explainers.urls")),
 ]
 
+# The 500 page names the site like every other page (views.server_error).
+handler500 = "explainers.views.server_error"
+
 if settings.DEBUG:
     urlpatterns = static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT) + urlpatterns

@@ -625,7 +625,7 @@ def test_repeated_wrong_passwords_lock_the_account_out(settings):
     response = client.post("/admin/login/", {"username": "target", "password": PASSWORD})
 
     assert response.status_code == 429
-    assert "Sign-in locked" in response.content.decode()
+    assert page_soup(response).title.get_text() == "Sign-in locked · AI Explainers"
     assert client.get(EXPLAINERS).status_code == 302  # still signed out
 
 

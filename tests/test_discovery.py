@@ -5,12 +5,15 @@ import xml.etree.ElementTree as ET
 
 import feedparser
 import pytest
+import time_machine
 from bs4 import BeautifulSoup
+from django.contrib.staticfiles import finders
 from django.utils import timezone
+from PIL import Image
 
 from explainers.models import Explainer
 
-from .helpers import breadcrumb_labels, make_category, make_explainer, make_hero, page_soup
+from .helpers import breadcrumb_labels, cards, make_category, make_explainer, make_hero, page_soup
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +107,9 @@ def test_pages_link_their_feeds(client, site):
 
 
 def test_the_sitemap_lists_exactly_the_published_pages(client, site):
+    # A series with nothing published in it yet has no page.
+    Explainer.objects.get(slug="tomorrow").series.add("Coming soon")
+
     response = client.get("/sitemap.xml")
 
     root = ET.fromstring(response.content)
@@ -113,6 +119,9 @@ def test_the_sitemap_lists_exactly_the_published_pages(client, site):
     }
     base = "http://testserver"
     assert set(entries) == {
+        f"{base}/",
+        f"{base}/series/mona-explainer/",
+        f"{base}/series/mona-bridge/",
         f"{base}/ai-principles/",
         f"{base}/ai-principles/llm-foundations/",
         f"{base}/ai-principles/model-architectures/",
@@ -235,3 +244,210 @@ def test_feeds_give_an_excerpt_as_text_even_when_it_looks_like_html(client, site
         summary = BeautifulSoup(entry.summary, "html.parser")
         assert summary.get_text() == tokens.excerpt
         assert summary.find("b") is None and summary.find("script") is None
+
+
+# --- Authors, publisher, dates and sharing images -----------------------------------------
+
+
+def scheduled_then_published(category, title="Scheduled"):
+    """An explainer last saved three days ago for publication a day ago: readers see it now."""
+    published_at = timezone.now() - timezone.timedelta(days=1)
+    with time_machine.travel(timezone.now() - timezone.timedelta(days=3)):
+        explainer = make_explainer(category, title, published_at=published_at)
+    assert explainer.updated_at < explainer.published_at
+    return explainer
+
+
+def static_image_size(url):
+    """The size of the static file an absolute /static/ URL names (found where it is kept)."""
+    path = finders.find(url.removeprefix("http://testserver/static/"))
+    assert path, f"no static file behind {url}"
+    with Image.open(path) as image:
+        return image.size
+
+
+FEEDS = [
+    "/feeds/{kind}.xml",
+    "/feeds/categories/ai-principles/{kind}.xml",
+    "/feeds/series/mona-bridge/{kind}.xml",
+]
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+@pytest.mark.parametrize("url", FEEDS)
+def test_every_feed_and_every_entry_has_an_author(client, site, url, kind):
+    feed = parse_feed(client, url.format(kind=kind))
+
+    assert feed.entries
+    assert feed.feed.author == "AI Explainers"
+    assert [entry.get("author") for entry in feed.entries] == ["AI Explainers"] * len(feed.entries)
+
+
+def test_feeds_name_the_publisher_the_settings_give(client, site, settings):
+    settings.SITE_PUBLISHER_NAME = "Example Press"
+
+    for url in ("/feeds/rss.xml", "/feeds/atom.xml"):
+        feed = parse_feed(client, url)
+        assert feed.feed.author == "Example Press"
+        assert {entry.author for entry in feed.entries} == {"Example Press"}
+
+
+def test_a_scheduled_explainer_is_never_updated_before_it_was_published(client, site):
+    explainer = scheduled_then_published(site["foundations"])
+
+    data = json_ld(page_soup(client.get(explainer.get_absolute_url())))["Article"]
+    assert data["datePublished"] == explainer.published_at.isoformat()
+    assert data["dateModified"] >= data["datePublished"]
+    # Atom gives both dates (RSS only the publication).
+    entry = next(e for e in parse_feed(client, "/feeds/atom.xml").entries if e.title == "Scheduled")
+    assert entry.updated_parsed >= entry.published_parsed
+    sitemap = ET.fromstring(client.get("/sitemap.xml").content)
+    (lastmod,) = [
+        url.find("sm:lastmod", SITEMAP_NS).text
+        for url in sitemap.findall("sm:url", SITEMAP_NS)
+        if url.find("sm:loc", SITEMAP_NS).text.endswith("/scheduled/")
+    ]
+    assert lastmod.startswith(explainer.published_at.date().isoformat())
+
+
+def test_the_sitemap_gives_a_section_the_last_change_in_its_categories(client, site):
+    root = ET.fromstring(client.get("/sitemap.xml").content)
+    lastmods = {
+        url.find("sm:loc", SITEMAP_NS).text: url.find("sm:lastmod", SITEMAP_NS)
+        for url in root.findall("sm:url", SITEMAP_NS)
+    }
+
+    newest = max(site["tokens"].updated_at, site["bridge"].updated_at)
+    assert lastmods["http://testserver/ai-principles/"].text.startswith(newest.date().isoformat())
+    assert lastmods["http://testserver/"] is not None
+    assert lastmods["http://testserver/series/mona-bridge/"].text.startswith(
+        site["bridge"].updated_at.date().isoformat()
+    )
+
+
+def test_an_article_names_its_author_and_a_publisher_with_address_and_logo(client, site):
+    data = json_ld(page_soup(client.get(site["tokens"].get_absolute_url())))["Article"]
+
+    assert data["author"]["@type"] == "Organization"
+    assert data["author"]["name"] == "AI Explainers"
+    publisher = data["publisher"]
+    assert publisher["url"] == "http://127.0.0.1:8000"
+    assert publisher["logo"]["@type"] == "ImageObject"
+    assert publisher["logo"]["url"].startswith("http://testserver/static/")
+    width, height = static_image_size(publisher["logo"]["url"])
+    assert width == height
+
+
+def test_the_home_page_describes_the_site_and_how_to_search_it(client, site):
+    soup = page_soup(client.get("/"))
+
+    data = json_ld(soup)["WebSite"]
+    assert data["name"] == soup.select_one(".site-name").get_text() == "AI Explainers"
+    assert data["url"] == "http://testserver/"
+    assert data["description"] == soup.select_one('meta[name="description"]')["content"]
+    action = data["potentialAction"]
+    assert action["@type"] == "SearchAction"
+    assert action["query-input"] == "required name=search_term_string"
+    template = action["target"]["urlTemplate"]
+    assert template == "http://testserver/search/?q={search_term_string}"
+    # Following the template the way a search engine would finds the explainer.
+    results = client.get(template.replace("{search_term_string}", "Tokens"))
+    assert [card["title"] for card in cards(page_soup(results))] == ["Tokens"]
+
+
+def test_a_category_collection_counts_the_cards_on_its_page(client, site):
+    for number in range(31):
+        make_explainer(site["foundations"], f"Filler {number}", position=10 + number)
+
+    for url, shown in [
+        ("/ai-principles/llm-foundations/", 30),
+        ("/ai-principles/llm-foundations/?page=2", 2),
+    ]:
+        soup = page_soup(client.get(url))
+        collection = json_ld(soup)["CollectionPage"]
+        items = collection["mainEntity"]["itemListElement"]
+        assert collection["description"] == "Core mechanics."
+        assert collection["mainEntity"]["numberOfItems"] == len(items) == len(cards(soup)) == shown
+        assert [item["name"] for item in items] == [card["title"] for card in cards(soup)]
+
+
+def test_a_section_collection_lists_its_categories_and_says_what_it_holds(client, site):
+    soup = page_soup(client.get("/ai-principles/"))
+
+    collection = json_ld(soup)["CollectionPage"]
+    items = collection["mainEntity"]["itemListElement"]
+    assert collection["description"] == "Explainers in AI Principles."
+    assert collection["description"] == soup.select_one('meta[name="description"]')["content"]
+    assert [item["name"] for item in items] == [
+        h3.get_text(strip=True) for h3 in soup.select(".category-item h3")
+    ]
+    assert items[0]["url"] == "http://testserver/ai-principles/llm-foundations/"
+    assert collection["mainEntity"]["numberOfItems"] == len(items) == 2
+
+
+def test_a_series_page_is_a_collection_of_its_explainers(client, site):
+    soup = page_soup(client.get("/series/mona-bridge/"))
+
+    data = json_ld(soup)
+    collection = data["CollectionPage"]
+    assert collection["name"] == "MONA Bridge"
+    assert collection["url"] == "http://testserver/series/mona-bridge/"
+    assert collection["description"] == "Every explainer in the MONA Bridge series."
+    items = collection["mainEntity"]["itemListElement"]
+    assert [item["name"] for item in items] == [card["title"] for card in cards(soup)]
+    assert collection["mainEntity"]["numberOfItems"] == 1
+    assert absolute_urls_only(data)
+
+
+def sharing_image(soup):
+    def meta(name):
+        tag = soup.select_one(f'meta[property="{name}"]')
+        return tag["content"] if tag else None
+
+    return {
+        "url": meta("og:image"),
+        "size": (meta("og:image:width"), meta("og:image:height")),
+        "alt": meta("og:image:alt"),
+    }
+
+
+@pytest.mark.parametrize(
+    "url, shows",
+    [
+        ("/", "the hero of Tokens"),  # the first card with a hero (Bridges, first, has none)
+        ("/ai-principles/llm-foundations/", "the hero of Tokens"),  # the first card's
+        ("/search/?q=Tokens", "the hero of Tokens"),  # the first result's
+        ("/ai-principles/llm-foundations/tokens/", "the hero of Tokens"),  # its own
+        ("/ai-principles/", "the default"),  # categories, no cards
+        ("/series/mona-bridge/", "the default"),  # one card, without a hero
+        ("/ai-principles/model-architectures/bridges/", "the default"),  # no hero of its own
+    ],
+)
+def test_every_page_has_a_sharing_image(client, site, url, shows):
+    image = sharing_image(page_soup(client.get(url)))
+
+    if shows == "the default":
+        assert image["url"].startswith("http://testserver/static/")
+        assert static_image_size(image["url"]) == (1200, 630)
+        assert image["size"] == ("1200", "630")
+        assert image["alt"] == "AI Explainers"
+    else:
+        hero = site["tokens"].hero
+        assert image["url"].startswith(f"http://testserver/images/{hero.image.name}/")
+        assert image["url"].endswith(f"/1200x630-{hero.renditions_key}.jpg")
+        assert image["size"] == ("1200", "630")
+        assert image["alt"] == "A row of tokens"
+
+
+def test_the_site_name_and_description_come_from_the_settings(client, site, settings):
+    settings.SITE_NAME = "Model Notes"
+    settings.SITE_DESCRIPTION = "Short notes on models."
+
+    soup = page_soup(client.get("/"))
+
+    assert soup.title.get_text() == "Model Notes"
+    assert soup.h1.get_text() == soup.select_one(".site-name").get_text() == "Model Notes"
+    assert soup.select_one('meta[name="description"]')["content"] == "Short notes on models."
+    assert soup.select_one('meta[property="og:site_name"]')["content"] == "Model Notes"
+    assert json_ld(soup)["WebSite"]["description"] == "Short notes on models."
+    assert parse_feed(client, "/feeds/atom.xml").feed.title == "Model Notes"
