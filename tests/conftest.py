@@ -9,13 +9,6 @@ def media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def tasks_run_at_once(settings):
-    """Background tasks (renditions) run as soon as they are queued, in the test's process,
-    instead of waiting in the database for a worker."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-
-@pytest.fixture(autouse=True)
 def empty_cache():
     """Each test starts with no cached pages (the database is rolled back; the cache is not)."""
     from django.core.cache import cache

@@ -47,12 +47,6 @@ def roles():
     call_command("setup_roles", stdout=io.StringIO())
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """A cheap hash: these tests check many passwords, none of them a secret."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def behind_a_proxy(settings):
     """What DJANGO_TRUSTED_PROXY_COUNT=1 sets (test_the_proxy_count_comes_from_the_environment)."""
