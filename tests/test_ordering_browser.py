@@ -38,7 +38,13 @@ from tests.test_browser import (  # noqa: F401  (the fixtures browser, open_page
     browser,
     open_page,
 )
-from tests.test_editorial_browser import assert_no_violations, serious_violations_of_ours
+from tests.test_editorial_browser import (  # noqa: F401  (the autouse fixtures)
+    LIVE_REQUESTS,
+    assert_no_violations,
+    background_requests_off,
+    quiet_server_at_teardown,
+    serious_violations_of_ours,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -195,6 +201,9 @@ def test_an_explainer_added_through_the_form_lands_last(live_server, category, e
     page.get_by_label("Excerpt").fill("How a model weighs the tokens it reads.")
     page.locator("#id_body").fill("## Why it matters\n\n" + "Attention weighs tokens. " * 120)
     page.get_by_label("Status").select_option(label="Published")
+    # The live preview of the body (and the page's presence beat) answered first: the live
+    # server shares one SQLite connection between its request threads.
+    LIVE_REQUESTS.wait_until_quiet(quiet=0.5)
     with page.expect_navigation():
         page.locator("input[name=_save]").click()
     acknowledge = page.get_by_label("I have read these warnings")
