@@ -150,6 +150,11 @@ else:
 # The admin's sign-in page, linked from the end of a password reset (emailed link, Django's
 # email settings below).
 LOGIN_URL = "admin:login"
+# Sign-in emails (password resets, two-factor set-up links) an hour, counted in the shared
+# cache: at most this many to one address, and from one client address (as axes reads it).
+# Past either, nothing is sent (a warning is logged) and the reset form answers as always.
+SIGN_IN_EMAILS_PER_ADDRESS = env_int("DJANGO_SIGN_IN_EMAILS_PER_ADDRESS", 3)
+SIGN_IN_EMAILS_PER_CLIENT = env_int("DJANGO_SIGN_IN_EMAILS_PER_CLIENT", 10)
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 

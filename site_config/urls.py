@@ -11,12 +11,19 @@ from explainers.sitemaps import SITEMAPS
 from explainers.views import healthz, readyz, robots_txt
 
 # Signing in to the admin: the second factor (explainers/two_factor.py), and a password reset
-# by email (the admin's login page links to it once "admin_password_reset" exists). Before
-# the admin's own addresses.
+# by email (the admin's login page links to it once "admin_password_reset" exists), its
+# emails limited like set-up links' (two_factor.LimitedPasswordResetForm). Before the admin's
+# own addresses.
 ADMIN_LOOK = {"site_header": admin.site.site_header, "site_title": admin.site.site_title}
 SIGN_IN_URLS = [
     path("admin/two-factor/", two_factor.verify, name="two_factor_verify"),
     path("admin/two-factor/setup/", two_factor.setup, name="two_factor_setup"),
+    # The emailed link that opens the first set-up (its token never stays in the address bar).
+    path(
+        "admin/two-factor/setup/<str:token>/",
+        two_factor.setup_link,
+        name="two_factor_setup_link",
+    ),
     path(
         "admin/two-factor/recovery-codes/",
         two_factor.recovery_codes,
@@ -25,7 +32,10 @@ SIGN_IN_URLS = [
     path(
         "admin/password_reset/",
         auth_views.PasswordResetView.as_view(
-            extra_context=ADMIN_LOOK, extra_email_context={"site_name": settings.SITE_NAME}
+            # At most a few emails an hour per address and per client; the same page either way.
+            form_class=two_factor.LimitedPasswordResetForm,
+            extra_context=ADMIN_LOOK,
+            extra_email_context={"site_name": settings.SITE_NAME},
         ),
         name="admin_password_reset",
     ),

@@ -98,6 +98,19 @@ def with_authenticator(user):
     return TOTPDevice.objects.create(user=user, name="Phone", confirmed=True)
 
 
+SETUP = "/admin/two-factor/setup/"
+RESET = "/admin/password_reset/"
+
+
+def setup_link(email, host="http://testserver") -> str:
+    """The set-up address in an emailed (or printed) set-up link."""
+    return re.search(rf"{re.escape(host)}(/admin/two-factor/setup/\S+/)", email)[1]
+
+
+def pending_device(username):
+    return TOTPDevice.objects.get(user__username=username, confirmed=False)
+
+
 # The client's address behind the load balancer
 
 
@@ -340,13 +353,17 @@ def test_a_code_is_good_once(client):
 
 
 def test_the_first_sign_in_sets_up_an_authenticator_and_gives_recovery_codes_once(client):
-    make_user("root", is_superuser=True)
+    make_user("root", is_superuser=True, email="root@example.org")
 
     sign_in(client, "root")
     assert client.get("/admin/")["Location"] == "/admin/two-factor/?next=%2Fadmin%2F"
     assert client.get("/admin/two-factor/?next=/admin/")["Location"] == (
         "/admin/two-factor/setup/?next=%2Fadmin%2F"
     )
+    asked = client.get("/admin/two-factor/setup/?next=/admin/")
+    assert "r***@example.org" in asked.text
+    # The set-up itself opens from the emailed link, whose token then leaves the address bar.
+    assert client.get(setup_link(mail.outbox[0].body))["Location"] == SETUP
     setup = client.get("/admin/two-factor/setup/?next=/admin/")
     soup = page_soup(setup)
     assert "otpauth://totp/AI%20Explainers%3Aroot?secret=" in setup.text
@@ -411,7 +428,8 @@ def test_a_contributor_signs_in_with_a_password_alone_and_may_set_up_two_factor(
     assert client.get("/admin/two-factor/recovery-codes/")["Location"].startswith(
         "/admin/two-factor/setup/"
     )
-    assert client.get("/admin/two-factor/setup/").status_code == 200
+    setup = client.get("/admin/two-factor/setup/")
+    assert setup.status_code == 200 and "ask an administrator" in setup.text
 
 
 def test_a_contributor_who_set_up_two_factor_needs_the_code_too(client):
@@ -430,3 +448,217 @@ def test_signing_out_and_the_password_reset_stay_open_before_the_code(client):
     assert client.get("/admin/password_reset/").status_code == 200
     assert client.post("/admin/logout/").status_code == 200
     assert client.get("/admin/")["Location"].startswith("/admin/login/")
+
+
+# The first authenticator: only through a link emailed to the address on file
+
+
+def test_a_password_alone_does_not_set_up_the_first_authenticator(client):
+    """Someone who has only an Editor's password, before the Editor's own first sign-in, gets
+    neither the key nor a way to confirm one: that needs the link emailed to the Editor."""
+    make_user("eddie", "Editors", email="eddie@example.org")
+    sign_in(client, "eddie")
+
+    page = client.get("/admin/two-factor/setup/?next=/admin/")
+
+    assert page.status_code == 200
+    assert "e***@example.org" in page.text and "eddie@example.org" not in page.text
+    soup = page_soup(page)
+    assert soup.select_one(".two-factor-secret") is None
+    assert "otpauth://" not in page.text and not soup.select('img[src^="data:image/svg+xml"]')
+    assert [email.to for email in mail.outbox] == [["eddie@example.org"]]
+    # Even the right code for the waiting device confirms nothing without the link.
+    with frozen_now():
+        posted = client.post(SETUP, {"code": current_code(pending_device("eddie"))})
+    assert posted.status_code == 200 and "otpauth://" not in posted.text
+    assert not TOTPDevice.objects.filter(user__username="eddie", confirmed=True).exists()
+    assert client.get("/admin/")["Location"].startswith("/admin/two-factor/")
+    # Coming back to the page sends nothing more: a button does, on purpose.
+    client.get(SETUP)
+    assert len(mail.outbox) == 1
+    assert page_soup(client.get(SETUP)).select_one(f'form[action="{SETUP}"] [name="send"]')
+
+
+def test_the_emailed_link_opens_the_set_up_for_its_own_account_only():
+    eddie = make_user("eddie", "Editors", email="eddie@example.org")
+    make_user("dana", "Editors", email="dana@example.org")
+    first_browser = Client()
+    sign_in(first_browser, "eddie")
+    first_browser.get(SETUP)
+    email = mail.outbox[0]
+    assert "AI Explainers" in email.subject
+    link = setup_link(email.body)
+
+    # Dana, signed in, opening Eddie's link: not hers, and nothing of his is shown.
+    dana = Client()
+    sign_in(dana, "dana")
+    foreign = dana.get(link)
+    assert foreign.status_code == 200 and "for another account" in foreign.text
+    assert "otpauth://" not in foreign.text and "eddie" not in foreign.text
+    assert dana.get(SETUP).status_code == 200 and "otpauth://" not in dana.get(SETUP).text
+
+    # Eddie opens it in another browser: his password first, then the set-up.
+    browser = Client()
+    assert browser.get(link)["Location"].startswith("/admin/login/?next=")
+    signed_in = browser.post(LOGIN, {"username": "eddie", "password": PASSWORD, "next": link})
+    assert signed_in["Location"] == link
+    assert browser.get(link)["Location"] == SETUP
+    setup = browser.get(SETUP)
+    assert "otpauth://totp/AI%20Explainers%3Aeddie?secret=" in setup.text
+    device = pending_device("eddie")
+    with frozen_now():
+        confirmed = browser.post(SETUP, {"code": current_code(device)})
+    assert confirmed["Location"].startswith("/admin/two-factor/recovery-codes/")
+    assert browser.get("/admin/").status_code == 200
+    assert list(TOTPDevice.objects.filter(user=eddie).values_list("pk", "confirmed")) == [
+        (device.pk, True)
+    ]
+
+    # The link works once: afterwards it says so, and the first browser owes the code.
+    later = Client()
+    sign_in(later, "eddie")
+    used = later.get(link)
+    assert "used already" in used.text and "otpauth://" not in used.text
+    assert first_browser.get(SETUP)["Location"].startswith("/admin/two-factor/?")
+
+
+def test_an_expired_replaced_or_broken_link_says_so_and_a_new_one_can_be_sent(client):
+    make_user("eddie", "Editors", email="eddie@example.org")
+    with time_machine.travel(START, tick=False) as clock:
+        sign_in(client, "eddie")
+        client.get(SETUP)
+        first = setup_link(mail.outbox[0].body)
+        clock.shift(timedelta(hours=25))
+
+        expired = client.get(first)
+        assert expired.status_code == 200 and "expired" in expired.text
+        assert "otpauth://" not in expired.text
+        assert len(mail.outbox) == 1  # the visit sends nothing itself
+        assert page_soup(expired).select_one(f'form[action="{SETUP}"] [name="send"]')
+
+        sent = client.post(SETUP, {"send": "1"})
+        assert sent["Location"].startswith(SETUP)
+        assert "sent" in client.get(sent["Location"]).text
+        second = setup_link(mail.outbox[1].body)
+        client.post(SETUP, {"send": "1"})
+        third = setup_link(mail.outbox[2].body)
+
+        replaced = client.get(second)
+        assert "newer" in replaced.text and "otpauth://" not in replaced.text
+        broken = client.get(third[:-4] + "xyz/")
+        assert "not valid" in broken.text and "otpauth://" not in broken.text
+        assert client.get(third)["Location"] == SETUP
+        assert "otpauth://" in client.get(SETUP).text
+
+
+def test_two_set_ups_confirmed_at_once_leave_one_authenticator():
+    """Two links (two devices waiting), both checked by their views before either was
+    confirmed, as when the confirmations arrive together: the second, under the lock on the
+    user, finds its device gone with the first's confirmation, and confirms nothing. So does
+    a waiting device once an authenticator was confirmed some other way."""
+    from explainers import two_factor
+
+    eddie = make_user("eddie", "Editors", email="eddie@example.org")
+    one = TOTPDevice.objects.create(user=eddie, name="One", confirmed=False)
+    other = TOTPDevice.objects.create(user=eddie, name="Other", confirmed=False)
+
+    with frozen_now():
+        codes = two_factor.confirm_authenticator(eddie, one, current_code(one), first=True)
+        assert len(codes) == 10
+        with pytest.raises(two_factor.AlreadySetUp):
+            two_factor.confirm_authenticator(eddie, other, current_code(other), first=True)
+        waiting = TOTPDevice.objects.create(user=eddie, name="Waiting", confirmed=False)
+        with pytest.raises(two_factor.AlreadySetUp):
+            two_factor.confirm_authenticator(eddie, waiting, current_code(waiting), first=True)
+
+    assert list(
+        TOTPDevice.objects.filter(user=eddie).order_by("pk").values_list("pk", "confirmed")
+    ) == [(one.pk, True), (waiting.pk, False)]
+
+
+def test_without_an_email_address_the_set_up_page_says_to_ask_an_administrator(client):
+    make_user("eddie", "Editors")
+    sign_in(client, "eddie")
+
+    page = client.get(SETUP)
+
+    assert page.status_code == 200 and "ask an administrator" in page.text
+    assert "otpauth://" not in page.text and mail.outbox == []
+    assert client.post(SETUP, {"send": "1"}).status_code in (200, 302)
+    assert mail.outbox == []
+
+
+def test_reset_two_factor_removes_a_users_devices_and_can_print_a_set_up_link(client, settings):
+    from explainers.two_factor import new_recovery_codes
+
+    eddie = make_user("eddie", "Editors")
+    with_authenticator(eddie)
+    new_recovery_codes(eddie)
+    out = io.StringIO()
+
+    call_command("reset_two_factor", "eddie", "--link", stdout=out)
+
+    assert "Removed eddie's two-factor sign-in: 1 authenticator app, 10 recovery codes." in (
+        out.getvalue()
+    )
+    assert not TOTPDevice.objects.filter(user=eddie, confirmed=True).exists()
+    assert not StaticToken.objects.filter(device__user=eddie).exists()
+    link = setup_link(out.getvalue(), host=settings.SITE_URL)
+    sign_in(client, "eddie")
+    assert client.get("/admin/")["Location"].startswith("/admin/two-factor/")
+    assert client.get(link)["Location"] == SETUP
+    assert "otpauth://" in client.get(SETUP).text
+    with pytest.raises(CommandError, match='No user is called "nobody"'):
+        call_command("reset_two_factor", "nobody", stdout=io.StringIO())
+
+
+# Sign-in emails (password resets, set-up links): a few an hour per address and per client
+
+
+def test_password_reset_emails_to_one_address_stop_after_three_an_hour(behind_a_proxy, caplog):
+    make_user("eddie", "Editors", email="eddie@example.org")
+    with time_machine.travel(START, tick=False) as clock:
+        for number in range(5):  # from five addresses: the limit is the target's
+            browser = from_address(f"203.0.113.{10 + number}")
+            response = browser.post(RESET, {"email": "eddie@example.org"})
+            assert response["Location"] == "/admin/password_reset/done/"
+        assert len(mail.outbox) == 3
+        warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+        assert warnings and "e***@example.org" in warnings[-1].getMessage()
+        assert "eddie@example.org" not in warnings[-1].getMessage()
+
+        clock.shift(timedelta(minutes=61))
+        from_address(ELSEWHERE).post(RESET, {"email": "EDDIE@example.org"})
+        assert len(mail.outbox) == 4
+
+
+def test_one_client_gets_at_most_ten_sign_in_emails_an_hour(behind_a_proxy):
+    for number in range(12):
+        make_user(f"user{number}", email=f"user{number}@example.org")
+    attacker = from_address(ATTACKER)
+
+    for number in range(11):
+        response = attacker.post(RESET, {"email": f"user{number}@example.org"})
+        assert response["Location"] == "/admin/password_reset/done/"
+
+    assert len(mail.outbox) == 10
+    # An invented X-Forwarded-For entry is not a new client; someone elsewhere is.
+    from_address(ATTACKER, forwarded_for=ELSEWHERE).post(RESET, {"email": "user11@example.org"})
+    assert len(mail.outbox) == 10
+    from_address(ELSEWHERE).post(RESET, {"email": "user11@example.org"})
+    assert [email.to for email in mail.outbox[10:]] == [["user11@example.org"]]
+
+
+def test_set_up_links_and_password_resets_share_the_limit(client, settings):
+    assert (settings.SIGN_IN_EMAILS_PER_ADDRESS, settings.SIGN_IN_EMAILS_PER_CLIENT) == (3, 10)
+    make_user("eddie", "Editors", email="eddie@example.org")
+    sign_in(client, "eddie")
+    client.get(SETUP)
+    client.post(SETUP, {"send": "1"})
+    client.post(RESET, {"email": "eddie@example.org"})
+    assert len(mail.outbox) == 3
+
+    limited = client.post(SETUP, {"send": "1"}, follow=True)
+
+    assert "Too many" in limited.text
+    assert len(mail.outbox) == 3
