@@ -12,8 +12,9 @@ hit is answered from the cache with the headers the whole stack gave the page wh
 rendered (security headers, CSP, ETag), without running the rest. A lookup is one round trip:
 the version, the page in the encoding the client takes and the time of the next scheduled
 publication (which bounds how long a page may be kept, and is read from the database once per
-version rather than on every render) come back from one MGET. Each page is stored in every
-encoding (identity, gzip, brotli), compressed once when it is rendered.
+version rather than on every render) come back from one MGET. Each page is stored as rendered
+and in each encoding clients have asked for (gzip, brotli), each compressed once: when the
+page is rendered for a client that takes it, or the first time one asks for it after.
 
 A page is keyed by scheme, host, path and the one parameter a cached page reads: ``page``, the
 number a paginated list actually showed. Every other parameter (utm_source, a cache buster) is
@@ -43,7 +44,7 @@ from django.utils.cache import (
 from .compression import (
     IDENTITY,
     accepted_encoding,
-    compressed_variants,
+    compress,
     encode_response,
     is_compressible,
     without_body_for_head,
@@ -192,23 +193,25 @@ class PageCacheMiddleware:
             return self.answer(request, self.get_response(request))
         encoding = accepted_encoding(request)
         asked = asked_page(request)
-        keys = [VERSION_KEY, NEXT_PUBLICATION_KEY, page_key(request, 1, encoding)]
-        if asked not in (1, None):
-            keys.append(page_key(request, asked, encoding))
+        # The page in the encoding asked for and, to compress from, uncompressed.
+        encodings = dict.fromkeys([encoding, IDENTITY])
+        numbers = [1] if asked in (1, None) else [1, asked]
+        keys = [VERSION_KEY, NEXT_PUBLICATION_KEY]
+        keys += [page_key(request, number, name) for number in numbers for name in encodings]
         try:
             found = cache.get_many(keys)
             version = found.get(VERSION_KEY) or content_version()
         except Exception:  # a cache outage must not take the pages down with it
             logger.warning("Page cache unavailable; serving %s uncached", request.path)
             return self.answer(request, self.get_response(request))
-        first = found.get(keys[2])
-        if asked == 1 or (_fresh(first, version) and not first.paginated):
-            stored = first
-        else:
-            # A list's page `asked` has an entry of its own (when `asked` is a number).
-            stored = found.get(keys[3]) if len(keys) > 3 else None
-        if _fresh(stored, version):
-            return self.hit(request, stored, encoding)
+        stored = {name: self.stored(request, found, version, asked, name) for name in encodings}
+        if stored[encoding] is not None:
+            return self.hit(request, stored[encoding], encoding)
+        if stored[IDENTITY] is not None:
+            # Asked for in this encoding for the first time since it was rendered.
+            page = stored[IDENTITY]._replace(body=compress(stored[IDENTITY].body, encoding))
+            self.store(request, {encoding: page}, asked, page.expires)
+            return self.hit(request, page, encoding)
         response = self.get_response(request)
         cacheable = getattr(response, "cacheable", None)
         if cacheable is None or response.cookies:
@@ -219,21 +222,38 @@ class PageCacheMiddleware:
             (name, value) for name, value in response.items()
             if name.lower() not in PER_ANSWER_HEADERS
         ]  # fmt: skip
-        variants = compressed_variants(response.content)
-        entries = {
-            page_key(request, cacheable.number, name): StoredPage(
-                version, expires, cacheable.paginated, headers, body
-            )
-            for name, body in variants.items()
+        # Stored as it is, and in the encoding this client takes; other encodings are made
+        # from it when first asked for.
+        bodies = {name: compress(response.content, name) for name in encodings}
+        pages = {
+            name: StoredPage(version, expires, cacheable.paginated, headers, body)
+            for name, body in bodies.items()
         }
-        try:
-            cache.set_many(entries, lifetime)
-        except Exception:
-            logger.warning("Page cache unavailable; %s not stored", request.path)
+        self.store(request, pages, cacheable.number, expires)
         response["X-Cache"] = "miss"
-        encode_response(response, encoding, variants[encoding])
+        encode_response(response, encoding, bodies[encoding])
         _allow_shared_caches(response, expires)
         return without_body_for_head(request, response)
+
+    def stored(self, request, found, version, asked, encoding) -> StoredPage | None:
+        """The fresh stored page answering this request in ``encoding``, if any."""
+        first = found.get(page_key(request, 1, encoding))
+        if asked == 1 or (_fresh(first, version) and not first.paginated):
+            page = first
+        elif asked is None:
+            page = None  # "?page=last": only the view can tell which
+        else:
+            # A list's page `asked` has an entry of its own.
+            page = found.get(page_key(request, asked, encoding))
+        return page if _fresh(page, version) else None
+
+    def store(self, request, pages: dict[str, StoredPage], number: int, expires: float):
+        """Keep ``pages`` (by encoding) as this page at ``number`` until ``expires``."""
+        entries = {page_key(request, number, name): page for name, page in pages.items()}
+        try:
+            cache.set_many(entries, max(1, int(expires - time.time())))
+        except Exception:
+            logger.warning("Page cache unavailable; %s not stored", request.path)
 
     def answer(self, request, response):
         """A page not answered from the cache nor stored: compressed all the same."""

@@ -1,6 +1,6 @@
 """Compressed answers: brotli or gzip, whichever the client takes, for text worth compressing.
 
-The page cache stores each page in every encoding once, when it renders it (see cache.py);
+The page cache stores each page compressed once per encoding (see cache.py);
 everything else (uncached pages, feeds, sitemaps, search) is compressed on its way out by
 CompressionMiddleware. The admin is left alone: its pages carry CSRF tokens and what an editor
 typed, the material of a BREACH attack, and editors are few.
@@ -110,8 +110,3 @@ class CompressionMiddleware:
         if not request.path.startswith(self.admin_prefix) and is_compressible(response):
             encode_response(response, accepted_encoding(request))
         return without_body_for_head(request, response)
-
-
-def compressed_variants(content: bytes) -> dict[str, bytes]:
-    """``content`` in every encoding the site answers in."""
-    return {IDENTITY: content, **{encoding: compress(content, encoding) for encoding in ENCODINGS}}

@@ -12,6 +12,8 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
+from explainers import cache as cache_module
+from explainers import compression
 from explainers.compression import accepted_encoding
 
 from .helpers import make_explainer
@@ -47,7 +49,7 @@ def vary(response) -> set[str]:
 
 @pytest.mark.parametrize("encoding", ["br", "gzip"])
 def test_a_page_decodes_to_the_same_html_from_the_cache_and_fresh(client, explainer, encoding):
-    plain = get(client, CATEGORY)  # the miss, which stores every encoding
+    plain = get(client, CATEGORY)  # the miss, which stores the page as rendered
     fresh_other = get(client, CATEGORY + "?page=1", encoding)  # a hit
     assert (plain["X-Cache"], fresh_other["X-Cache"]) == ("miss", "hit")
 
@@ -63,6 +65,29 @@ def test_the_miss_itself_is_compressed(client, explainer, encoding):
 
     assert response["X-Cache"] == "miss" and response["Content-Encoding"] == encoding
     assert b"What is attention?" in DECODE[encoding](response.content)
+
+
+def test_each_encoding_of_a_page_is_compressed_once_and_only_when_asked_for(
+    client, explainer, monkeypatch
+):
+    compressed = []
+    real_compress = compression.compress
+
+    def counting_compress(content, encoding):
+        if encoding != "identity":
+            compressed.append(encoding)
+        return real_compress(content, encoding)
+
+    for module in (compression, cache_module):
+        monkeypatch.setattr(module, "compress", counting_compress)
+    plain = get(client, CATEGORY)
+    assert plain["X-Cache"] == "miss" and compressed == []  # nobody asked for br or gzip yet
+
+    answers = [get(client, CATEGORY, encoding) for encoding in ["br", "br", "gzip", "br", "gzip"]]
+
+    assert [answer["X-Cache"] for answer in answers] == ["hit"] * 5
+    assert compressed == ["br", "gzip"]  # each made from the stored page, once
+    assert DECODE["br"](answers[0].content) == DECODE["gzip"](answers[4].content) == plain.content
 
 
 def test_a_hit_carries_the_headers_the_stack_gave_the_page(client, explainer):
