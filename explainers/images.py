@@ -15,9 +15,8 @@ from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.urls import reverse
 from PIL import Image, ImageCms, ImageDraw, ImageOps, ImageSequence, UnidentifiedImageError
-
-from .reversing import fast_reverse
 
 PLACEHOLDER_SIZE = (1200, 675)
 PLACEHOLDER_FOLDER = "heroes/placeholders"
@@ -303,8 +302,9 @@ class Rendition:
     @cached_property
     def url(self) -> str:
         size = f"{self.size}-{self.key}" if self.key else self.size
-        return fast_reverse(
-            "explainers:rendition", size=size, extension=self.extension, original=self.original
+        return reverse(
+            "explainers:rendition",
+            kwargs={"size": size, "extension": self.extension, "original": self.original},
         )
 
 
@@ -331,11 +331,9 @@ class OriginalImage:
 
     @cached_property
     def url(self) -> str:
-        return fast_reverse(
+        return reverse(
             "explainers:rendition",
-            size=ORIGINAL_SIZE,
-            extension=self.extension,
-            original=self.original,
+            kwargs={"size": ORIGINAL_SIZE, "extension": self.extension, "original": self.original},
         )
 
 
@@ -421,14 +419,17 @@ class HasRenditions:
 
     def rendition(self, width: int, extension: str = "jpg") -> Rendition:
         """The largest rendition no wider than ``width``."""
-        fitting = [r for r in self.renditions(extension) if r.width <= width]
-        return fitting[-1] if fitting else self.renditions(extension)[0]
+        return _widest_within(self.renditions(extension), width)
 
     def card_renditions(self, extension: str) -> tuple[Rendition]:
         """The 16:9 crops cards offer, around the focal point."""
         return card_renditions_for(
             self.original, self.wanted_renditions_key, self.width, self.height, extension
         )
+
+    def card_rendition(self, width: int, extension: str = "jpg") -> Rendition:
+        """The largest card crop no wider than ``width``."""
+        return _widest_within(self.card_renditions(extension), width)
 
     def social_rendition(self) -> Rendition:
         """1200 × 630, cropped around the focal point: the image link previews show."""
@@ -451,6 +452,12 @@ class HasRenditions:
     def card_object_position(self) -> str:
         """How a card's CSS crops the original (before renditions exist) like the server."""
         return object_position(self.width, self.height, CARD_ASPECT, self.focal_point)
+
+
+def _widest_within(renditions: tuple[Rendition], width: int) -> Rendition:
+    """The widest of ``renditions`` (narrowest first) no wider than ``width``; else the first."""
+    fitting = [r for r in renditions if r.width <= width]
+    return fitting[-1] if fitting else renditions[0]
 
 
 def rendition_name(original: str, size: str, extension: str, key: str = "") -> str:

@@ -21,17 +21,14 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Coalesce, Concat, Greatest, JSONObject, RowNumber
-from django.db.models.query import BaseIterable
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 from taggit.models import NaturalKeyManager, TagBase, TaggedItemBase
 
 from .body_images import body_images
-from .cards import CARD_FIELDS, Card, SeriesTag
 from .images import HasRenditions
 from .markup import render_markdown, validate_body_length
-from .reversing import fast_reverse
 
 WORDS_PER_MINUTE = 230
 EXCERPT_MAX_LENGTH = 1000
@@ -41,6 +38,13 @@ DESCRIPTION_MAX_LENGTH = 2000
 # changed, for them, when it appeared (so never earlier than its publication).
 SHOWN_CHANGE = Greatest("updated_at", "published_at")
 
+
+# What a card reads of an explainer, its category and its hero (Explainer.objects.for_cards()).
+CARD_FIELDS = [
+    "title", "slug", "excerpt", "reading_time", "category__path",
+    "hero__image", "hero__width", "hero__height", "hero__alt_text", "hero__renditions_key",
+    "hero__focal_x", "hero__focal_y", "hero__focal_width", "hero__focal_height",
+]  # fmt: skip
 
 # A share of an image's width or height.
 FRACTION = [MinValueValidator(0), MaxValueValidator(1)]
@@ -442,7 +446,7 @@ class Series(Versioned, TagBase):
         return self.name
 
     def get_absolute_url(self):
-        return fast_reverse("explainers:series", slug=self.slug)
+        return reverse("explainers:series", kwargs={"slug": self.slug})
 
     def breadcrumbs(self) -> list[tuple[str, str]]:
         return [("Home", reverse("explainers:home")), (self.name, self.get_absolute_url())]
@@ -583,11 +587,19 @@ class ExplainerQuerySet(models.QuerySet):
         )
 
     def for_cards(self):
-        """Iterating yields cards (``cards.Card``), not model instances: the columns a card
-        shows and each explainer's first series by name, in one query."""
-        cards = self._chain()
-        cards._iterable_class = CardIterable
-        return cards
+        """With what a card shows (``includes/card.html``) and nothing more, in one query:
+        the card's columns, its category's path (for the URL), its hero, and its first
+        series by name (``first_series``, a dict of name and slug, or None)."""
+        first_series = (
+            SeriesItem.objects.filter(content_object=OuterRef("pk"))
+            .order_by("tag__name")
+            .values(series=JSONObject(name="tag__name", slug="tag__slug"))[:1]
+        )
+        return (
+            self.select_related("category", "hero")
+            .only(*CARD_FIELDS)
+            .annotate(first_series=Subquery(first_series, output_field=models.JSONField()))
+        )
 
     def with_series(self):
         """With every series of each explainer prefetched (``Explainer.series_list``)."""
@@ -611,31 +623,6 @@ class ExplainerQuerySet(models.QuerySet):
             .filter(Q(shares_series=True) | Q(category_id=explainer.category_id))
             .order_by("-shares_series", "-published_at", "pk")
         )
-
-
-class CardIterable(BaseIterable):
-    """What iterating ``for_cards()`` yields: one Card per row.
-
-    The card columns are chosen here, when the rows are read, rather than in for_cards(): a
-    paginator's count() then stays a plain COUNT, without the joins the columns need.
-    """
-
-    def __iter__(self):
-        queryset = self.queryset
-        first_series = (
-            SeriesItem.objects.filter(content_object=OuterRef("pk"))
-            .order_by("tag__name")
-            .values(series=JSONObject(name="tag__name", slug="tag__slug"))[:1]
-        )
-        rows = queryset.values(
-            *CARD_FIELDS,
-            # Annotations (a search's rank and headline) come along; aliases stay in SQL.
-            *queryset.query.annotation_select,
-            first_series=Subquery(first_series, output_field=models.JSONField()),
-        )
-        for row in rows:
-            series = row.pop("first_series")
-            yield Card(row, SeriesTag(**series) if series else None)
 
 
 class Explainer(Versioned, models.Model):
@@ -749,7 +736,9 @@ class Explainer(Versioned, models.Model):
         self._loaded_slug = self.slug
 
     def get_absolute_url(self):
-        return fast_reverse("explainers:detail", category_path=self.category.path, slug=self.slug)
+        return reverse(
+            "explainers:detail", kwargs={"category_path": self.category.path, "slug": self.slug}
+        )
 
     def natural_key(self):
         return (self.slug,)
@@ -852,8 +841,11 @@ class Explainer(Versioned, models.Model):
         return list(self.series.order_by("name"))
 
     @property
-    def primary_series(self):
-        """The series its card shows: the first by name."""
+    def primary_series(self) -> "Series | None":
+        """The series its card shows: the first by name (as ``for_cards()`` read it, when
+        that is where it came from)."""
+        if hasattr(self, "first_series"):
+            return Series(**self.first_series) if self.first_series else None
         return next(iter(self.series_list), None)
 
     def neighbours(self, queryset):

@@ -11,8 +11,6 @@ from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRa
 from django.db import connections
 from django.db.models import Case, IntegerField, Q, TextField, Value, When
 from django.db.models.functions import Concat
-from django.utils.html import escape
-from django.utils.safestring import mark_safe
 
 MAX_QUERY_LENGTH = 200
 SEARCH_CONFIG = "english"
@@ -25,9 +23,10 @@ SEARCH_VECTOR = (
 # What a snippet shows a passage of.
 PASSAGE = Concat("excerpt", Value(" "), "body", output_field=TextField())
 WORD = re.compile(r"\w+")
-# Headlines come back from the database with these around each hit; everything else in them is
-# editors' text and is escaped before the marks become <mark> elements.
+# Headlines come back from the database with these around each hit (the rest is editors'
+# text, which the template escapes like any other).
 HIT_START, HIT_END = "\x02", "\x03"
+HIT = re.compile(f"{HIT_START}(.*?){HIT_END}", re.DOTALL)
 SNIPPET_WORDS = 30
 
 
@@ -92,9 +91,9 @@ def words_of(text: str) -> list[str]:
     return list(dict.fromkeys(word.lower() for word in WORD.findall(text)))
 
 
-def snippet_html(explainer, words: list[str]) -> str:
-    """A short passage of a found explainer (its ``headline`` or ``passage``) with the
-    searched words marked, safe to show."""
+def snippet(explainer, words: list[str]) -> list[tuple[str, bool]]:
+    """A short passage of a found explainer (its ``headline`` or ``passage``) as pieces of
+    text, each with whether it is a searched word (which the card template marks)."""
     headline = getattr(explainer, "headline", None)
     if not headline:
         headline = _passage(explainer.passage, words)
@@ -102,8 +101,9 @@ def snippet_html(explainer, words: list[str]) -> str:
             headline = re.sub(
                 rf"(?i)(?<!\w)({re.escape(word)})", f"{HIT_START}\\1{HIT_END}", headline
             )
-    html = escape(headline).replace(HIT_START, "<mark>").replace(HIT_END, "</mark>")
-    return mark_safe(html)
+    # With its group, split() puts the hits at the odd places and the text between at even.
+    pieces = HIT.split(headline)
+    return [(piece, place % 2 == 1) for place, piece in enumerate(pieces) if piece]
 
 
 def _passage(text: str, words: list[str]) -> str:

@@ -12,7 +12,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from .images import ORIGINAL_SIZE, ORIGINAL_TYPES, RENDITION_FORMATS, stored_image_name
 from .markup import render_markdown
 from .models import Category, Explainer, HeroImage, Series, SeriesItem
-from .search import UnsearchableQuery, checked_query, search_explainers, snippet_html, words_of
+from .search import UnsearchableQuery, checked_query, search_explainers, snippet, words_of
 from .site import site_details
 from .structured_data import article, breadcrumb_list, collection_page, website
 from .two_factor import passed_two_factor
@@ -40,16 +40,17 @@ class PageMetaMixin:
     """Title, description, canonical URL, sharing tags and JSON-LD (includes/meta.html)."""
 
     def page_meta(self, context) -> dict:
-        """Override: ``title``, ``description``, and optionally ``image`` (a hero image, of
-        an explainer or a card; the site's default image without one), ``type`` ("website"
-        or "article") and ``structured_data`` (a list of dicts)."""
+        """Override: ``title`` (the site's name follows it), ``description``, and optionally
+        ``image`` (a hero image, of an explainer or a card; the site's default image without
+        one), ``type`` ("website" or "article") and ``structured_data`` (a list of dicts)."""
         return {}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         site = site_details()
-        meta = {"title": site.name, "description": site.description, "type": "website"}
+        meta = {"description": site.description, "type": "website"}
         meta.update(self.page_meta(context))
+        meta["title"] = f"{meta['title']} · {site.name}" if "title" in meta else site.name
         page = context.get("page_obj")
         # Page 1 has one address: no "?page=1" twin.
         canonical = self.request.path
@@ -135,7 +136,7 @@ class CategoryView(PageMetaMixin, ListView):
             subcategories=context["subcategories"],
         )
         return {
-            "title": f"{title} · {site_details().name}",
+            "title": title,
             "description": description,
             "image": first_hero(page),
             "structured_data": [listing],
@@ -189,7 +190,7 @@ class ExplainerDetailView(PageMetaMixin, DetailView):
     def page_meta(self, context):
         explainer = context["explainer"]
         return {
-            "title": f"{explainer.title} · {site_details().name}",
+            "title": explainer.title,
             "description": explainer.excerpt,
             "image": explainer.hero,
             "type": "article",
@@ -256,7 +257,7 @@ class SeriesView(PageMetaMixin, ListView):
             page_obj=context["page_obj"],
         )
         return {
-            "title": f"{self.series.name} · {site_details().name}",
+            "title": self.series.name,
             "description": description,
             "image": first_hero(context["page_obj"]),
             "structured_data": [listing],
@@ -292,12 +293,12 @@ class SearchView(PageMetaMixin, ListView):
         )
         words = words_of(self.checked or "")
         for explainer in context["explainers"]:
-            explainer.snippet = snippet_html(explainer, words)
+            explainer.snippet = snippet(explainer, words)
         return context
 
     def page_meta(self, context):
         return {
-            "title": f"Search · {site_details().name}",
+            "title": "Search",
             "image": first_hero(context["explainers"]),
             "noindex": True,
         }

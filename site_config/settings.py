@@ -160,7 +160,20 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 ROOT_URLCONF = "site_config.urls"
 
+# Readers' pages are Jinja2 templates (jinja2/), compiled to Python code, which renders a
+# page of cards at a fraction of what Django's engine spends; the admin, its widgets and the
+# emails keep Django templates (templates/). Names do not overlap, so each template is found
+# by whichever engine has it.
 TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "explainers.jinja2.environment",
+            "context_processors": ["explainers.site.site_context"],
+        },
+    },
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
