@@ -841,11 +841,8 @@ class Explainer(Versioned, models.Model):
         return list(self.series.order_by("name"))
 
     @property
-    def primary_series(self) -> "Series | None":
-        """The series its card shows: the first by name (as ``for_cards()`` read it, when
-        that is where it came from)."""
-        if hasattr(self, "first_series"):
-            return Series(**self.first_series) if self.first_series else None
+    def primary_series(self):
+        """The series its card shows: the first by name."""
         return next(iter(self.series_list), None)
 
     def neighbours(self, queryset):
