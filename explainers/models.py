@@ -7,9 +7,9 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models, transaction
 from django.db.models import (
     Case,
-    Count,
     Exists,
     F,
+    Func,
     Max,
     OuterRef,
     Prefetch,
@@ -20,7 +20,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Coalesce, Concat, Greatest, JSONObject, RowNumber
+from django.db.models.functions import Concat, Greatest, JSONObject, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
@@ -128,6 +128,19 @@ def close_gap_in_listing(model, group_field: str, left: tuple) -> None:
     )
 
 
+def published_count_of(**lookups) -> Subquery:
+    """How many published explainers match ``lookups`` (OuterRef()s welcome), as a subquery:
+    COUNT(*) (0 for none), which the published listing index answers without the rows."""
+    published = (
+        Explainer.objects.published()
+        .filter(**lookups)
+        .order_by()
+        .annotate(count=Func(template="COUNT(*)", output_field=models.IntegerField()))
+        .values("count")
+    )
+    return Subquery(published, output_field=models.IntegerField())
+
+
 class CategoryQuerySet(models.QuerySet):
     def get_by_natural_key(self, path):
         return self.get(path=path)
@@ -146,16 +159,36 @@ class CategoryQuerySet(models.QuerySet):
         )
 
     def with_published_counts(self):
-        """Annotate ``published_count``: the explainers readers can see in each category."""
-        published = (
-            Explainer.objects.published()
-            .filter(category=OuterRef("pk"))
-            .order_by()
-            .values("category")
-            .annotate(count=Count("pk"))
-            .values("count")
+        """Annotate ``published_count``: the explainers readers can see in each category and
+        in all its subcategories (a section with categories of its own holds theirs too).
+
+        In the same query as the categories: for each, a count read from the published
+        listing index (explainer_listing_published) alone, over the categories at or under
+        its path. Each costs a look at every category's path and at every explainer under
+        it: for a few categories (a section's); a whole tree is tree_with_published_counts()'s."""
+        under = Category.objects.filter(
+            Q(pk=OuterRef(OuterRef("pk")))
+            | Q(path__startswith=Concat(OuterRef(OuterRef("path")), Value("/")))
         )
-        return self.annotate(published_count=Coalesce(Subquery(published), 0))
+        return self.annotate(published_count=published_count_of(category__in=under.values("pk")))
+
+    def tree_with_published_counts(self) -> list["Category"]:
+        """These categories, each with ``published_count`` as with_published_counts() has it,
+        for a whole tree at once (the home page's): one query counting each category's own
+        published explainers (from the listing index alone), added up the tree here, so that
+        each explainer is counted once. A category's count takes in those of its
+        subcategories that are among these: all of them, for the whole tree."""
+        categories = list(self.annotate(own_count=published_count_of(category=OuterRef("pk"))))
+        by_path = {category.path: category for category in categories}
+        for category in categories:
+            category.published_count = 0
+        for category in categories:
+            parts = category.path.split("/")
+            for depth in range(1, len(parts) + 1):
+                above = by_path.get("/".join(parts[:depth]))
+                if above is not None:
+                    above.published_count += category.own_count
+        return categories
 
     def with_last_change(self):
         """Annotate ``last_change``: when a published explainer in the category or its
@@ -469,6 +502,10 @@ class SeriesItem(TaggedItemBase):
         constraints = [
             models.UniqueConstraint(fields=["content_object", "tag"], name="series_item_unique")
         ]
+        # A series' members, read from the index alone: the series page and feed, and the
+        # related explainers of one in the series. (The page orders them by category path,
+        # position, pk, across the join: no index here can hold that order.)
+        indexes = [models.Index(fields=["tag", "content_object"], name="series_item_members")]
 
     def natural_key(self):
         return (self.content_object.slug, self.tag.name)
@@ -498,6 +535,11 @@ REVIEW_STATES = [
     (State.IN_REVIEW.value, State.IN_REVIEW.label),
     (State.CHANGES_REQUESTED.value, State.CHANGES_REQUESTED.label),
 ]
+
+
+# Enough related explainers for the detail page: the 3 it shows (views.RELATED_COUNT) once
+# its previous and next are left out.
+RELATED_CANDIDATES = 5
 
 
 class ExplainerQuerySet(models.QuerySet):
@@ -608,19 +650,32 @@ class ExplainerQuerySet(models.QuerySet):
             Prefetch("seriesitem_set", queryset=series_items, to_attr="series_items")
         )
 
-    def related_to(self, explainer: "Explainer", series_ids):
-        """Explainers sharing a series (first) or the category of ``explainer``."""
-        others = self.exclude(pk=explainer.pk)
+    def related_to(self, explainer: "Explainer", series_ids, enough=RELATED_CANDIDATES):
+        """Explainers sharing a series (first) or the category of ``explainer``, newest first
+        in each part; good for the first ``enough`` of them (they may be filtered further).
+
+        Not a scan of every row: the newest ``enough`` sharing a series and the newest
+        ``enough`` of the category, each a small indexed LIMIT query, and then those (at
+        most twice ``enough``) in order. That holds every one of the first ``enough``: when
+        fewer than ``enough`` share a series, fewer than that of the category's newest do."""
+        others = self.exclude(pk=explainer.pk).order_by("-published_at", "pk")
+        in_category = others.filter(category_id=explainer.category_id)
         if not series_ids:
             # Nothing to share: the category alone (an EXISTS over no series would be a
             # constant, which PostgreSQL refuses to order by).
-            return others.filter(category_id=explainer.category_id).order_by("-published_at", "pk")
-        shares_series = Exists(
-            SeriesItem.objects.filter(content_object=OuterRef("pk"), tag_id__in=series_ids)
+            return in_category
+        members = SeriesItem.objects.filter(tag_id__in=series_ids)
+        in_series = others.filter(pk__in=members.values("content_object"))
+        # Each part as a query of its own (SQLite takes no LIMIT inside a UNION).
+        series_part, category_part = (
+            self.filter(pk__in=part.values("pk")[:enough]).order_by().values("pk")
+            for part in (in_series, in_category)
         )
+        candidates = series_part.union(category_part)
+        shares_series = Exists(members.filter(content_object=OuterRef("pk")))
         return (
-            others.annotate(shares_series=shares_series)
-            .filter(Q(shares_series=True) | Q(category_id=explainer.category_id))
+            self.filter(pk__in=candidates)
+            .annotate(shares_series=shares_series)
             .order_by("-shares_series", "-published_at", "pk")
         )
 
@@ -690,7 +745,23 @@ class Explainer(Versioned, models.Model):
 
     class Meta:
         ordering = ["category", "position", "pk"]
-        indexes = [models.Index(fields=["category", "position"])]
+        indexes = [
+            models.Index(fields=["category", "position"]),
+            # Readers' listings, in their order, over the published rows only: a category's
+            # page, previous/next and related explainers; with the publication time that
+            # published() also asks for, so that counts are read from the index alone...
+            models.Index(
+                fields=["category", "position", "id", "published_at"],
+                condition=Q(status="published"),
+                name="explainer_listing_published",
+            ),
+            # ... and the latest: the home page, the feeds, a series' newest.
+            models.Index(
+                fields=["-published_at", "id"],
+                condition=Q(status="published"),
+                name="explainer_latest_published",
+            ),
+        ]
         permissions = [("publish_explainer", "Can publish, unpublish and schedule explainers")]
 
     def __str__(self):
@@ -847,16 +918,27 @@ class Explainer(Versioned, models.Model):
 
     def neighbours(self, queryset):
         """(previous, next) in the category's listing order, among ``queryset``."""
+        before, after = self.neighbour_queries(queryset)
+        return before.first(), after.first()
+
+    def neighbour_queries(self, queryset):
+        """The explainers before and after this one in its category's listing (nearest
+        first), among ``queryset``: what neighbours() takes the first of."""
         siblings = (
             queryset.filter(category_id=self.category_id)
             .select_related("category")
             .defer("body", "body_html")  # a title and a link are all they show
         )
-        before = Q(position__lt=self.position) | Q(position=self.position, pk__lt=self.pk)
-        after = Q(position__gt=self.position) | Q(position=self.position, pk__gt=self.pk)
-        previous = siblings.filter(before).order_by("-position", "-pk").first()
-        following = siblings.filter(after).order_by("position", "pk").first()
-        return previous, following
+        # (position, pk) before or after this one's, as a bound on position the listing index
+        # (explainer_listing_published) seeks to, and a filter that passes over ties at this
+        # position: each is one short index read, not a walk from the listing's end to here.
+        here, pk = self.position, self.pk
+        before = Q(position__lte=here) & (Q(position__lt=here) | Q(pk__lt=pk))
+        after = Q(position__gte=here) & (Q(position__gt=here) | Q(pk__gt=pk))
+        return (
+            siblings.filter(before).order_by("-position", "-pk"),
+            siblings.filter(after).order_by("position", "pk"),
+        )
 
 
 class PreviousSlug(models.Model):

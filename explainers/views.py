@@ -81,7 +81,8 @@ class HomeView(PageMetaMixin, TemplateView):
     template_name = "explainers/home.html"
 
     def get_context_data(self, **kwargs):
-        categories = list(Category.objects.with_published_counts())
+        # The whole tree, for each count to take in its subcategories'.
+        categories = Category.objects.tree_with_published_counts()
         children = {}
         for category in categories:
             children.setdefault(category.parent_id, []).append(category)
