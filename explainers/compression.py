@@ -1,7 +1,7 @@
 """Compressed answers: brotli or gzip, whichever the client takes, for text worth compressing.
 
 The page cache stores each page compressed once per encoding (see cache.py);
-everything else (uncached pages, feeds, sitemaps, search) is compressed on its way out by
+everything else (uncached pages, feeds, search) is compressed on its way out by
 CompressionMiddleware. The admin is left alone: its pages carry CSRF tokens and what an editor
 typed, the material of a BREACH attack, and editors are few.
 """

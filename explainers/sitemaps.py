@@ -1,57 +1,174 @@
+"""The sitemap: an index at ``/sitemap.xml`` (robots.txt names it) of four sections, each in
+pages of at most ``SITEMAP_SECTION_SIZE`` addresses (10,000 unless the settings say otherwise).
+
+Page 1 of a section is ``/sitemap-<section>.xml``, page N ``/sitemap-<section>-N.xml``: the
+page is in the path, so the page cache (cache.py, keyed by path and ``?page=`` alone) keeps
+each page apart, and every page goes stale with the content version like any other page. A
+page past the end, ``-1`` (page 1 has the plain address) and an unknown section are 404s.
+
+Sections are built from ``values()`` rows, ordered by a unique key (explainers by pk,
+categories by path, series by slug) and sliced by Django's sitemap paginator (LIMIT/OFFSET):
+a page is at most two queries whatever its size (for explainers, the count and its rows), and
+no model instance is built. The index gives each section its latest change from an
+aggregate, never by reading the section's rows.
+"""
+
+from django.conf import settings
 from django.contrib.sitemaps import Sitemap
-from django.urls import reverse
+from django.contrib.sitemaps import views as sitemap_views
+from django.contrib.sitemaps.views import SitemapIndexItem, x_robots_tag
+from django.contrib.sites.shortcuts import get_current_site
+from django.core.paginator import Paginator
+from django.db.models import Exists, Max, OuterRef
+from django.http import Http404, QueryDict
+from django.template.response import TemplateResponse
+from django.urls import path, re_path, reverse
+from django.utils.functional import cached_property
+from django.utils.http import http_date
 
-from .models import Category, Explainer, Series
+from .cache import cached_page
+from .models import SHOWN_CHANGE, Category, Explainer, Series, SeriesItem
+
+# Google's limit is 50,000 addresses (and 50 MB) a file; smaller pages render in a fraction of
+# the time and memory, and each is cached on its own.
+SECTION_SIZE = 10_000
+# Django's sitemap.xml, less what costs time per address (templates/sitemaps/sitemap.xml).
+SECTION_TEMPLATE = "sitemaps/sitemap.xml"
 
 
-class HomeSitemap(Sitemap):
+class LastChanges:
+    """When readers last saw a change, each figure read once: the index asks for the same
+    one for several sections."""
+
+    @cached_property
+    def published(self):
+        return Explainer.objects.published().last_change()
+
+    @cached_property
+    def in_a_series(self):
+        in_a_series = Exists(SeriesItem.objects.filter(content_object=OuterRef("pk")))
+        return Explainer.objects.published().filter(in_a_series).last_change()
+
+
+class RowSitemap(Sitemap):
+    """A section whose items are ``values()`` rows carrying their ``last_change``."""
+
+    def __init__(self, changes: LastChanges | None = None):
+        self.changes = changes or LastChanges()
+
+    @property
+    def limit(self):
+        return getattr(settings, "SITEMAP_SECTION_SIZE", SECTION_SIZE)
+
+    def lastmod(self, row):
+        return row["last_change"]
+
+    def page_count(self) -> int:
+        """How many pages the section has (the index lists them)."""
+        return self.paginator.num_pages
+
+
+class HomeSitemap(RowSitemap):
     changefreq = "daily"
     priority = 1.0
 
     def items(self):
-        return ["explainers:home"]
+        return [{"name": "explainers:home"}]
 
-    def location(self, url_name):
-        return reverse(url_name)
+    def location(self, row):
+        return reverse(row["name"])
 
-    def lastmod(self, url_name):
+    def lastmod(self, row):
         # The home page lists the latest explainers and every category's count.
-        return Explainer.objects.published().last_change()
+        return self.changes.published
+
+    def get_latest_lastmod(self):
+        return self.changes.published
 
 
-class ExplainerSitemap(Sitemap):
+class ExplainerSitemap(RowSitemap):
     changefreq = "weekly"
     priority = 0.8
 
     def items(self):
-        return Explainer.objects.published().select_related("category").order_by("pk")
+        return (
+            Explainer.objects.published()
+            .order_by("pk")
+            .values("slug", "category__path", last_change=SHOWN_CHANGE)
+        )
 
-    def lastmod(self, explainer):
-        return explainer.last_modified
+    def location(self, row):
+        return reverse(
+            "explainers:detail",
+            kwargs={"category_path": row["category__path"], "slug": row["slug"]},
+        )
+
+    def get_latest_lastmod(self):
+        return self.changes.published
 
 
-class CategorySitemap(Sitemap):
+class CategorySitemap(RowSitemap):
     changefreq = "daily"
     priority = 0.6
 
     def items(self):
-        return Category.objects.with_last_change().order_by("path")
+        """Every category in path order, with the latest change to a published explainer in
+        it or under it (a section's page lists its categories'), in two queries.
 
-    def lastmod(self, category):
-        return category.last_change
+        Category.objects.with_last_change() says the same with a subquery per category that
+        reads every explainer (the ``path LIKE`` finds no index): seconds for a thousand
+        categories. Here the database gives each category its own latest change (one
+        GROUP BY) and each one is passed up to its ancestors, the prefixes of its path.
+        """
+        latest = {}
+        own = (
+            Explainer.objects.published()
+            .order_by()
+            .values_list("category__path")
+            .annotate(change=Max(SHOWN_CHANGE))
+        )
+        for category_path, change in own:
+            parts = category_path.split("/")
+            for depth in range(1, len(parts) + 1):
+                prefix = "/".join(parts[:depth])
+                if prefix not in latest or latest[prefix] < change:
+                    latest[prefix] = change
+        rows = list(Category.objects.order_by("path").values("path"))
+        for row in rows:
+            row["last_change"] = latest.get(row["path"])
+        return rows
+
+    def location(self, row):
+        return reverse("explainers:category", kwargs={"category_path": row["path"]})
+
+    def page_count(self) -> int:
+        # Without the latest changes, which the index does not show per category.
+        return Paginator(Category.objects.order_by("path"), self.limit).num_pages
+
+    def get_latest_lastmod(self):
+        # Every explainer is in a category: the latest change to any of them.
+        return self.changes.published
 
 
-class SeriesSitemap(Sitemap):
+class SeriesSitemap(RowSitemap):
     """Series readers have something to read in: the only ones with a page."""
 
     changefreq = "weekly"
     priority = 0.5
 
     def items(self):
-        return Series.objects.with_published_explainers().with_last_change().order_by("slug")
+        return (
+            Series.objects.with_published_explainers()
+            .with_last_change()
+            .order_by("slug")
+            .values("slug", "last_change")
+        )
 
-    def lastmod(self, series):
-        return series.last_change
+    def location(self, row):
+        return reverse("explainers:series", kwargs={"slug": row["slug"]})
+
+    def get_latest_lastmod(self):
+        return self.changes.in_a_series
 
 
 SITEMAPS = {
@@ -60,3 +177,60 @@ SITEMAPS = {
     "series": SeriesSitemap,
     "explainers": ExplainerSitemap,
 }
+
+
+def section_url(section: str, number: int = 1) -> str:
+    if number == 1:
+        return reverse("sitemap-section", kwargs={"section": section})
+    return reverse("sitemap-section-page", kwargs={"section": section, "page": str(number)})
+
+
+@x_robots_tag
+def index(request):
+    """Every page of every section, with the section's latest change.
+
+    django.contrib.sitemaps.views.index does this with ``?p=N`` addresses, which the page
+    cache would not tell apart; this one gives the pages the addresses ``section_page``
+    answers, with the same template.
+    """
+    base = f"{request.scheme}://{get_current_site(request).domain}"
+    entries, lastmods, changes = [], [], LastChanges()
+    for section, sitemap_class in SITEMAPS.items():
+        sitemap = sitemap_class(changes)
+        lastmod = sitemap.get_latest_lastmod()
+        lastmods.append(lastmod)
+        for number in range(1, sitemap.page_count() + 1):
+            entries.append(SitemapIndexItem(base + section_url(section, number), lastmod))
+    headers = None
+    if lastmods and None not in lastmods:
+        headers = {"Last-Modified": http_date(max(lastmods).timestamp())}
+    return TemplateResponse(
+        request,
+        "sitemap_index.xml",
+        {"sitemaps": entries},
+        content_type="application/xml",
+        headers=headers,
+    )
+
+
+def section_page(request, section, page=None):
+    """A page of a section (``page`` from the path, none for page 1): Django's sitemap view."""
+    if page == "1":
+        raise Http404("Page 1 of a section has the address without a number")
+    # The sitemap view reads its page from ``?p=`` (cached_page has dropped every parameter).
+    request.GET = QueryDict(f"p={page or 1}")
+    return sitemap_views.sitemap(request, SITEMAPS, section=section, template_name=SECTION_TEMPLATE)
+
+
+# Before the readers' catch-all patterns (these have no trailing slash, so none clashes).
+SITEMAP_URLS = [
+    path("sitemap.xml", cached_page(index), name="sitemap"),
+    re_path(
+        r"^sitemap-(?P<section>[a-z]+)\.xml\Z", cached_page(section_page), name="sitemap-section"
+    ),
+    re_path(
+        r"^sitemap-(?P<section>[a-z]+)-(?P<page>[1-9][0-9]*)\.xml\Z",
+        cached_page(section_page),
+        name="sitemap-section-page",
+    ),
+]

@@ -2,12 +2,11 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
 from explainers import two_factor
 from explainers.middleware import safe_methods_only
-from explainers.sitemaps import SITEMAPS
+from explainers.sitemaps import SITEMAP_URLS
 from explainers.views import healthz, readyz, robots_txt
 
 # Signing in to the admin: the second factor (explainers/two_factor.py), and a password reset
@@ -63,7 +62,8 @@ urlpatterns = [
     *SIGN_IN_URLS,
     path("admin/", admin.site.urls),
     path("robots.txt", safe_methods_only(robots_txt), name="robots"),
-    path("sitemap.xml", safe_methods_only(sitemap), {"sitemaps": SITEMAPS}, name="sitemap"),
+    # /sitemap.xml, an index of its sections' pages (cached like the pages they list).
+    *SITEMAP_URLS,
     path("", include("explainers.urls")),
 ]
 

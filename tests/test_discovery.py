@@ -106,17 +106,25 @@ def test_pages_link_their_feeds(client, site):
     }
 
 
+def sitemap_entries(client):
+    """Every address of the sitemap, read through its index: {loc: lastmod element}."""
+    index = ET.fromstring(client.get("/sitemap.xml").content)
+    entries = {}
+    for page in index.findall("sm:sitemap/sm:loc", SITEMAP_NS):
+        response = client.get(page.text.removeprefix("http://testserver"))
+        assert response.status_code == 200
+        for url in ET.fromstring(response.content).findall("sm:url", SITEMAP_NS):
+            loc = url.find("sm:loc", SITEMAP_NS).text
+            assert loc not in entries, f"{loc} listed twice"
+            entries[loc] = url.find("sm:lastmod", SITEMAP_NS)
+    return entries
+
+
 def test_the_sitemap_lists_exactly_the_published_pages(client, site):
     # A series with nothing published in it yet has no page.
     Explainer.objects.get(slug="tomorrow").series.add("Coming soon")
 
-    response = client.get("/sitemap.xml")
-
-    root = ET.fromstring(response.content)
-    entries = {
-        url.find("sm:loc", SITEMAP_NS).text: url.find("sm:lastmod", SITEMAP_NS)
-        for url in root.findall("sm:url", SITEMAP_NS)
-    }
+    entries = sitemap_entries(client)
     base = "http://testserver"
     assert set(entries) == {
         f"{base}/",
@@ -301,21 +309,16 @@ def test_a_scheduled_explainer_is_never_updated_before_it_was_published(client, 
     # Atom gives both dates (RSS only the publication).
     entry = next(e for e in parse_feed(client, "/feeds/atom.xml").entries if e.title == "Scheduled")
     assert entry.updated_parsed >= entry.published_parsed
-    sitemap = ET.fromstring(client.get("/sitemap.xml").content)
     (lastmod,) = [
-        url.find("sm:lastmod", SITEMAP_NS).text
-        for url in sitemap.findall("sm:url", SITEMAP_NS)
-        if url.find("sm:loc", SITEMAP_NS).text.endswith("/scheduled/")
+        url_lastmod.text
+        for loc, url_lastmod in sitemap_entries(client).items()
+        if loc.endswith("/scheduled/")
     ]
     assert lastmod.startswith(explainer.published_at.date().isoformat())
 
 
 def test_the_sitemap_gives_a_section_the_last_change_in_its_categories(client, site):
-    root = ET.fromstring(client.get("/sitemap.xml").content)
-    lastmods = {
-        url.find("sm:loc", SITEMAP_NS).text: url.find("sm:lastmod", SITEMAP_NS)
-        for url in root.findall("sm:url", SITEMAP_NS)
-    }
+    lastmods = sitemap_entries(client)
 
     newest = max(site["tokens"].updated_at, site["bridge"].updated_at)
     assert lastmods["http://testserver/ai-principles/"].text.startswith(newest.date().isoformat())

@@ -86,7 +86,7 @@ def readers_find(title, explainer) -> dict:
         "home": title in reader.get("/").content.decode(),
         "rss": title in reader.get("/feeds/rss.xml").content.decode(),
         "atom": title in reader.get("/feeds/atom.xml").content.decode(),
-        "sitemap": explainer.slug in reader.get("/sitemap.xml").content.decode(),
+        "sitemap": explainer.slug in reader.get("/sitemap-explainers.xml").content.decode(),
         "search": title in reader.get("/search/", {"q": title.split()[0]}).content.decode(),
     }
 
