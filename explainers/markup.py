@@ -3,9 +3,11 @@
 The parser is markdown-it-py (CommonMark, plus tables, strikethrough, footnotes and
 definition lists; raw HTML passes to nh3, up to a budget), whose time grows in step with the
 text whatever it holds: Python-Markdown took 9.5 s on a body of 10,000 "[" and four times that
-on twice as many (see bench/markdown_bench.py). Bodies are bounded too
-(``BODY_MAX_LENGTH``), and rendered when an explainer is saved, never on a reader's request
-(``Explainer.save``).
+on twice as many (see bench/markdown_bench.py). Where a construct costs markdown-it-py much
+per character (raw HTML, failed links, table rows, definition lines), a body gets a budget of
+it, past which the rest is read as text; so no body of BODY_MAX_LENGTH characters takes it
+more than about half a second. Bodies are rendered when an explainer is saved, never on a
+reader's request (``Explainer.save``).
 """
 
 import re
@@ -13,9 +15,11 @@ import re
 import nh3
 from django.core.exceptions import ValidationError
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock, table
 from markdown_it.rules_inline import StateInline, image, link
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.footnote.index import footnote_inline
 
 # Characters; enforced on Explainer.body (and so in the admin form) and by the preview.
 BODY_MAX_LENGTH = 100_000
@@ -25,12 +29,19 @@ BODY_MAX_LENGTH = 100_000
 # 1.6 s, 2,000 a few milliseconds. The HTML markdown-it writes itself nests no deeper than
 # its maxNesting (20).
 RAW_HTML_MAX_TAGS = 2_000
-# Links and images ("[", "![") one body may try and fail to read; past that, a "[" is text.
+# Links, images and inline footnotes ("[", "![", "^[") one body may try and fail to read;
+# past that, a "[" is text.
 # Each try walks ahead through the label, nested up to maxNesting (20) deep, so a body of
 # nothing but "![" or "[a](" costs markdown-it-py about 20 µs a character (2.5 s for
 # 100,000); real bodies fail a few dozen times (a "[sic]", a "[ ]" checkbox).
 FAILED_LINKS_MAX = 1_000
 FAILED_LINKS = "failed_links"  # the count, in the render's env
+# Lines of tables and definition lists one body may hold; past that, their lines are read as
+# paragraphs. markdown-it-py spends some 60 µs on each table row and 20 µs on each line of a
+# definition list (16,666 rows: 1.0 s; 50,000 definition lines: 1.1 s), paragraphs some
+# 14 µs a line; a real explainer's tables and lists run to a few hundred lines.
+BLOCK_LINES_MAX = 2_000
+BLOCK_LINES = "block_lines"  # the count, in the render's env
 START_TAG = re.compile(r"<[A-Za-z]")
 TOP_HEADING = re.compile(r"<(/?)h1\b")
 TEXT_ALIGN = re.compile(r"^text-align:\s*(left|right|center)$")
@@ -106,6 +117,24 @@ def _within_failed_links_budget(rule):
     return attempt
 
 
+def _within_block_lines_budget(rule):
+    """The block rule ``rule`` (table, definition list), reading no further than the body's
+    lines left of BLOCK_LINES_MAX: a table or list cut there ends there, and once the budget
+    is spent the rule reads nothing, so what follows is read as paragraphs."""
+
+    def attempt(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+        spent = state.env.get(BLOCK_LINES, 0)
+        if spent >= BLOCK_LINES_MAX:
+            return False
+        if not rule(state, start_line, min(end_line, start_line + BLOCK_LINES_MAX - spent), silent):
+            return False
+        if not silent:
+            state.env[BLOCK_LINES] = spent + state.line - start_line
+        return True
+
+    return attempt
+
+
 def _parser() -> MarkdownIt:
     # Raw HTML in Markdown is parsed as HTML, as it was, and nh3 keeps only the allowed
     # tags and attributes (editors use <sub>, <sup>, <figure>, <abbr>).
@@ -114,6 +143,17 @@ def _parser() -> MarkdownIt:
     md.use(footnote_plugin).use(deflist_plugin)
     md.inline.ruler.at("link", _within_failed_links_budget(link))
     md.inline.ruler.at("image", _within_failed_links_budget(image))
+    md.inline.ruler.at("footnote_inline", _within_failed_links_budget(footnote_inline))
+    # With the "alt" the library and the plugin register: the rules each may interrupt.
+    md.block.ruler.at(
+        "table", _within_block_lines_budget(table), {"alt": ["paragraph", "reference"]}
+    )
+    deflist = dict(zip(md.block.ruler.get_active_rules(), md.block.ruler.getRules(""), strict=True))
+    md.block.ruler.at(
+        "deflist",
+        _within_block_lines_budget(deflist["deflist"]),
+        {"alt": ["paragraph", "reference", "blockquote"]},
+    )
     md.core.ruler.push("fit_allowed_tags", _fit_allowed_tags)
     md.core.ruler.push("budget_raw_html", _budget_raw_html)
     # Every link is kept as written; nh3 drops any URL whose scheme is not allowed

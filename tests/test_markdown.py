@@ -19,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 
 from explainers import markup
 from explainers.markup import (
+    BLOCK_LINES_MAX,
     BODY_MAX_LENGTH,
     FAILED_LINKS_MAX,
     RAW_HTML_MAX_TAGS,
@@ -144,6 +145,47 @@ def test_past_the_budget_of_failed_brackets_a_link_is_text():
     links = soup_of(html).find_all("a")
     assert [a["href"] for a in links] == ["https://example.org/1"]
     assert html.rstrip().endswith("[after](https://example.org/2)</p>")
+
+
+def test_a_table_within_the_budget_of_block_lines_keeps_every_row():
+    rows = "".join(f"| row {n} | {n} |\n" for n in range(BLOCK_LINES_MAX - 2))
+    soup = soup_of(render_markdown("| name | n |\n|:-|-:|\n" + rows))
+
+    assert len(soup.table.find_all("tr")) == BLOCK_LINES_MAX - 1  # and the header row
+    assert soup.table.th["align"] == "left" and soup.table.td["align"] == "left"
+
+
+def test_past_the_budget_of_block_lines_tables_and_definitions_are_read_as_paragraphs():
+    rows = "".join(f"| row {n} | {n} |\n" for n in range(BLOCK_LINES_MAX + 10))
+    table = "| name | n |\n|-|-|\n" + rows
+    html = render_markdown(f"{table}\nTerm\n: its definition\n\n| a | b |\n|-|-|\n| c | d |\n")
+
+    soup = soup_of(html)
+    assert len(soup.find_all("table")) == 1  # the second table comes after the budget
+    # The header, then rows up to the budget's last line (the delimiter line is none).
+    assert len(soup.table.find_all("tr")) == BLOCK_LINES_MAX - 1
+    assert not soup.dl
+    # Nothing is lost: what the budget cut off is shown as text.
+    text = soup.get_text()
+    assert f"| row {BLOCK_LINES_MAX + 9} |" in text
+    assert ": its definition" in text and "| c | d |" in text
+
+
+def test_a_body_of_definition_lines_stops_being_a_list_at_the_budget():
+    soup = soup_of(render_markdown(filled("a\n: b\n")))
+
+    assert len(soup.find_all("dd")) == BLOCK_LINES_MAX // 2
+    assert soup.get_text().count(": b") == BODY_MAX_LENGTH // len("a\n: b\n") - len(
+        soup.find_all("dd")
+    )
+
+
+def test_past_the_budget_of_failed_brackets_an_inline_footnote_is_text():
+    within = soup_of(render_markdown("A claim.^[A source.]"))
+    assert within.sup.get_text() == "[1]" and within.ol.li.get_text().startswith("A source.")
+
+    past = soup_of(render_markdown("[sic] " * FAILED_LINKS_MAX + "A claim.^[A source.]"))
+    assert not past.sup and not past.ol and "A claim.^[A source.]" in past.get_text()
 
 
 def test_a_body_of_nested_divs_is_shown_as_text():
