@@ -337,6 +337,12 @@ class OriginalImage:
         )
 
 
+# Pure, and asked for once a card until the renditions are made.
+@lru_cache(maxsize=4096)
+def original_image_for(original: str, width: int, height: int) -> OriginalImage:
+    return OriginalImage(original, width, height)
+
+
 # Pure, and asked for 60 times a page for the same few originals (placeholders share theirs).
 @lru_cache(maxsize=4096)
 def renditions_for(original: str, width: int, height: int, extension: str) -> tuple[Rendition]:
@@ -439,7 +445,7 @@ class HasRenditions:
         return all_renditions(self.original, self.wanted_renditions_key, self.width, self.height)
 
     def original_image(self) -> OriginalImage:
-        return OriginalImage(self.original, self.width, self.height)
+        return original_image_for(self.original, self.width, self.height)
 
     def shown_image(self, width: int, extension: str = "jpg") -> "Rendition | OriginalImage":
         """The rendition no wider than ``width`` once made; until then the original."""
