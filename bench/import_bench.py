@@ -9,16 +9,20 @@ For each backend (SQLite, PostgreSQL) and each size it:
    database ``explainers_bench_<pid>``, dropped afterwards even on failure) and a temporary
    MEDIA_ROOT, and runs ``manage.py migrate`` in a subprocess (not timed);
 3. times ``manage.py import_listings <folder>`` in a subprocess (every card is created), then
-   times the same command again (the idempotent re-run: every card is unchanged).
+   times the same command again (the idempotent re-run: every card is unchanged);
+4. with ``--fixture``, times ``manage.py export_fixture`` of that database and ``manage.py
+   loaddata`` of the fixture into a second fresh database.
 
 The times are wall-clock times of the whole subprocess, so they include starting Python and
-Django (a fraction of a second). The script exits non-zero if a command fails or an import
-does not report what it should.
+Django (a fraction of a second); "peak MB" is the subprocess's peak resident set size (its
+``ru_maxrss``). The script exits non-zero if a command fails or an import does not report what
+it should.
 
 Run from anywhere, with the project's virtualenv:
 
     .venv/bin/python bench/import_bench.py
     .venv/bin/python bench/import_bench.py --sizes 1000 10000 --backends sqlite
+    .venv/bin/python bench/import_bench.py --sizes 20000 --backends sqlite --fixture
 
 PostgreSQL is reached at 127.0.0.1:5432 as user postgres (trust authentication).
 """
@@ -77,6 +81,11 @@ def main() -> int:
     parser.add_argument(
         "--backends", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"]
     )
+    parser.add_argument(
+        "--fixture",
+        action="store_true",
+        help="Also time export_fixture and loaddata of its fixture into a fresh database.",
+    )
     args = parser.parse_args()
 
     rows = []
@@ -84,11 +93,11 @@ def main() -> int:
         for size in args.sizes:
             print(f"{backend}, {size:,} cards ...", file=sys.stderr, flush=True)
             try:
-                first, rerun = bench_one(backend, size)
+                runs = bench_one(backend, size, fixture=args.fixture)
             except BenchError as error:
                 print(f"FAILED: {backend}, {size:,} cards: {error}", file=sys.stderr)
                 return 1
-            rows.append((backend, size, first, size / first, rerun))
+            rows.append((backend, size, runs))
     print_table(rows)
     return 0
 
@@ -97,8 +106,17 @@ class BenchError(Exception):
     pass
 
 
-def bench_one(backend: str, size: int) -> tuple[float, float]:
-    """Import `size` cards into a fresh database twice; return both wall times in seconds."""
+class Run:
+    """One timed command: wall seconds and the subprocess's peak resident set size in MB."""
+
+    def __init__(self, seconds: float, peak_mb: float, output: str):
+        self.seconds, self.peak_mb, self.output = seconds, peak_mb, output
+
+
+def bench_one(backend: str, size: int, *, fixture: bool = False) -> dict[str, Run]:
+    """Import `size` cards into a fresh database twice (and, with `fixture`, export it and
+    load the fixture into another fresh database); return each command's Run."""
+    runs = {}
     with tempfile.TemporaryDirectory(prefix="explainers-bench-") as tmp:
         tmp = Path(tmp)
         listings, media = tmp / "listings", tmp / "media"
@@ -108,20 +126,27 @@ def bench_one(backend: str, size: int) -> tuple[float, float]:
         with database(backend, tmp) as url:
             env = {**os.environ, "DATABASE_URL": url, "DJANGO_MEDIA_ROOT": str(media)}
             manage(env, "migrate", "--no-input")
-            first, output = timed(manage, env, "import_listings", str(listings))
-            expect(output, f"{size} created, 0 updated, 0 unchanged")
-            rerun, output = timed(manage, env, "import_listings", str(listings))
-            expect(output, f"0 created, 0 updated, {size} unchanged")
-    return first, rerun
+            runs["import"] = timed(env, "import_listings", str(listings))
+            expect(runs["import"].output, f"{size} created, 0 updated, 0 unchanged")
+            runs["re-run"] = timed(env, "import_listings", str(listings))
+            expect(runs["re-run"].output, f"0 created, 0 updated, {size} unchanged")
+            if fixture:
+                dump = tmp / "dump.json"
+                runs["export"] = timed(env, "export_fixture", "--output", str(dump))
+                with database(backend, tmp, "load") as load_url:
+                    load_env = {**env, "DATABASE_URL": load_url}
+                    manage(load_env, "migrate", "--no-input")
+                    runs["loaddata"] = timed(load_env, "loaddata", str(dump))
+    return runs
 
 
 @contextmanager
-def database(backend: str, tmp: Path):
+def database(backend: str, tmp: Path, suffix: str = "bench"):
     """Yield the DATABASE_URL of a fresh, empty database; drop it afterwards."""
     if backend == "sqlite":
-        yield f"sqlite:///{tmp / 'bench.sqlite3'}"
+        yield f"sqlite:///{tmp / f'{suffix}.sqlite3'}"
         return
-    name = f"explainers_bench_{os.getpid()}"
+    name = f"explainers_{suffix}_{os.getpid()}"
     pg = ["-h", PG_HOST, "-U", PG_USER]
     run(["dropdb", *pg, "--if-exists", name])
     run(["createdb", *pg, name])
@@ -182,28 +207,45 @@ def manage(env: dict, *arguments: str) -> str:
 
 def run(command: list[str], env: dict | None = None) -> str:
     """Run a command in the project folder; return its output, or raise BenchError."""
-    try:
-        done = subprocess.run(
-            command,
-            cwd=PROJECT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise BenchError(f"{' '.join(command[:3])}: {error}") from error
-    if done.returncode != 0:
-        raise BenchError(
-            f"{' '.join(command[:3])} exited with {done.returncode}:\n{done.stderr[-2000:]}"
-        )
-    return done.stdout
+    return run_measured(command, env)[0]
 
 
-def timed(function, *args) -> tuple[float, str]:
+def run_measured(command: list[str], env: dict | None = None) -> tuple[str, float]:
+    """Run a command in the project folder; return its output and its peak RSS in MB."""
+    name = " ".join(command[:3])
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=out, stderr=err)
+        except OSError as error:
+            raise BenchError(f"{name}: {error}") from error
+        deadline = time.monotonic() + COMMAND_TIMEOUT
+        while True:
+            # wait4 gives this child's own resource usage (RUSAGE_CHILDREN would be the
+            # largest of every child so far).
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                process.kill()
+                os.wait4(process.pid, 0)
+                raise BenchError(f"{name}: timed out after {COMMAND_TIMEOUT} s")
+            time.sleep(0.05)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+    if process.returncode != 0:
+        raise BenchError(f"{name} exited with {process.returncode}:\n{stderr[-2000:]}")
+    # ru_maxrss is in kilobytes on Linux (bytes on macOS).
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return stdout, usage.ru_maxrss / scale
+
+
+def timed(env: dict, *arguments: str) -> Run:
     start = time.perf_counter()
-    result = function(*args)
-    return time.perf_counter() - start, result
+    output, peak_mb = run_measured([PYTHON, "manage.py", *arguments], env=env)
+    return Run(time.perf_counter() - start, peak_mb, output)
 
 
 def expect(output: str, summary: str) -> None:
@@ -212,9 +254,15 @@ def expect(output: str, summary: str) -> None:
 
 
 def print_table(rows) -> None:
-    print(f"{'backend':<10}{'cards':>10}{'seconds':>10}{'cards/s':>10}{'re-run s':>10}")
-    for backend, size, first, rate, rerun in rows:
-        print(f"{backend:<10}{size:>10,}{first:>10.2f}{rate:>10,.0f}{rerun:>10.2f}")
+    header = ["cards", "command", "seconds", "cards/s", "peak MB"]
+    print(f"{'backend':<10}" + "".join(f"{name:>10}" for name in header))
+    for backend, size, runs in rows:
+        for command, measured in runs.items():
+            rate = size / measured.seconds
+            print(
+                f"{backend:<10}{size:>10,}{command:>10}{measured.seconds:>10.2f}"
+                f"{rate:>10,.0f}{measured.peak_mb:>10.0f}"
+            )
 
 
 if __name__ == "__main__":

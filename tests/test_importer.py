@@ -1,17 +1,21 @@
 """The import_listings command and the service under it, on real files and a real database."""
 
+import gc
 import io
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
+from explainers.cache import content_version
 from explainers.listings import ListingError, parse_listing
 from explainers.models import Category, Explainer, HeroImage
 from explainers.services import imports as services
@@ -28,6 +32,13 @@ def run_import(*paths, **options):
     out = io.StringIO()
     call_command("import_listings", *map(str, paths), stdout=out, **options)
     return out.getvalue()
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal."""
+
+    def isatty(self):
+        return True
 
 
 def import_fixtures():
@@ -375,13 +386,13 @@ def test_the_command_exits_non_zero_with_the_problem_on_stderr(tmp_path):
     assert f"{bad}:1: binary data" in result.stderr
 
 
-def synthetic_cards(count: int) -> bytes:
+def synthetic_cards(count: int, category: str = "Synthetic", start: int = 0) -> bytes:
     cards = [
         f"Diagram number {n}\nMONA explainer {n % 30 + 1} min\n\nSynthetic title {n}\n\n"
         f"Synthetic excerpt {n} …"
-        for n in range(count)
+        for n in range(start, start + count)
     ]
-    return ("Synthetic\n\nA generated category.\n\n" + "\n\n".join(cards)).encode("utf-8")
+    return (f"{category}\n\nA generated category.\n\n" + "\n\n".join(cards)).encode("utf-8")
 
 
 def test_the_number_of_queries_does_not_grow_with_the_number_of_cards():
@@ -477,3 +488,196 @@ def test_a_database_error_becomes_a_listing_error_naming_the_files(tmp_path):
         import_fixtures()
 
     assert content_snapshot() == before
+
+
+# Big runs: nothing written when nothing changed, progress on stderr, memory bounded.
+
+
+def test_a_rerun_that_changes_nothing_writes_nothing_and_keeps_the_cached_pages(
+    django_capture_on_commit_callbacks,
+):
+    # The content version bumps after the commit: the callbacks run as if it had happened.
+    first = content_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        import_fixtures()
+    imported = content_version()
+    assert imported != first
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with CaptureQueriesContext(connection) as captured:
+            output = import_fixtures()
+
+    assert "0 created, 0 updated, 85 unchanged" in output
+    reads = ("SELECT", "SAVEPOINT", "RELEASE SAVEPOINT")
+    writes = [q["sql"] for q in captured if not q["sql"].lstrip().upper().startswith(reads)]
+    assert writes == []
+    assert callbacks == []
+    assert content_version() == imported
+
+
+def test_a_rerun_that_changes_one_card_bumps_the_content_version(
+    tmp_path, django_capture_on_commit_callbacks
+):
+    import_fixtures()
+    folder = copy_listings(
+        tmp_path, model_architectures_page_1_cards=[("MONA Bridge 12 min", "MONA Bridge 20 min")]
+    )
+    before = content_version()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        output = run_import(folder, parent="AI Principles")
+
+    assert "0 created, 1 updated, 84 unchanged" in output
+    assert content_version() > before
+
+
+def test_the_import_prints_its_progress_on_stderr_and_its_report_on_stdout():
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("import_listings", str(LISTINGS), parent="AI Principles", stdout=out, stderr=err)
+
+    progress = err.getvalue().splitlines()
+    assert progress[0].startswith(f"Parsed 1/5 files ({LISTINGS}/llm-foundations.page-1.")
+    assert progress[4].startswith(f"Parsed 5/5 files ({LISTINGS}/model-architectures.page-1.")
+    assert progress[5].startswith("Imported 55/85 cards (LLM Foundations), ")
+    assert progress[6].startswith("Imported 85/85 cards (Model Architectures), ")
+    assert progress[7].startswith("Recorded 55/85 revisions, ")
+    assert progress[8].startswith("Recorded 85/85 revisions, ")
+    # stdout is the report, as before.
+    assert out.getvalue().splitlines() == [
+        "Category created: ai-principles",
+        "Category created: ai-principles/llm-foundations",
+        "Category created: ai-principles/model-architectures",
+        "85 created, 0 updated, 0 unchanged",
+    ]
+
+
+def test_progress_lines_come_every_round_number_of_cards_not_every_card(tmp_path):
+    folder = tmp_path / "big"
+    folder.mkdir()
+    for number in range(1, 5):
+        (folder / f"category-{number}.txt").write_bytes(
+            synthetic_cards(100, category=f"Synthetic {number}", start=number * 1000)
+        )
+    err = io.StringIO()
+
+    call_command("import_listings", str(folder), stdout=io.StringIO(), stderr=err)
+
+    cards = [line.split(" (")[0] for line in err.getvalue().splitlines() if "cards" in line]
+    # A line when a multiple of 20 (400 / 20) is passed: here, after each category.
+    assert cards == [f"Imported {n}/400 cards" for n in (100, 200, 300, 400)]
+
+
+def test_on_a_terminal_the_progress_is_a_bar():
+    err = Terminal()
+
+    run_import(LISTINGS, parent="AI Principles", stderr=err)
+
+    shown = err.getvalue()
+    assert "Parsing files" in shown and "Importing cards" in shown
+    assert "━" in shown and "85/85" in shown
+    assert "Parsed 1/5" not in shown  # no plain lines on a terminal
+
+
+def test_verbosity_0_prints_no_progress():
+    err = io.StringIO()
+
+    run_import(LISTINGS, parent="AI Principles", stderr=err, verbosity=0)
+
+    assert err.getvalue() == ""
+
+
+def test_at_most_one_categorys_explainers_are_in_memory_at_once(tmp_path):
+    """A big import holds a category at a time, not the table: 3 categories of 40 cards
+    never have more than 40 explainers in memory, importing or re-importing them."""
+    folder = tmp_path / "three"
+    folder.mkdir()
+    for number in range(3):
+        (folder / f"category-{number}.txt").write_bytes(
+            synthetic_cards(40, category=f"Synthetic {number}", start=number * 1000)
+        )
+    alive = most = 0
+
+    def gone():
+        nonlocal alive
+        alive -= 1
+
+    def count(sender, instance, **kwargs):
+        nonlocal alive, most
+        alive += 1
+        weakref.finalize(instance, gone)
+        if alive > most:
+            gc.collect()  # what is only waiting for the collector does not count
+            most = max(most, alive)
+
+    post_init.connect(count, sender=Explainer, weak=False)
+    try:
+        assert "120 created" in run_import(folder)
+        assert most <= 41
+        most = 0
+        assert "120 unchanged" in run_import(folder)
+        assert most <= 41
+    finally:
+        post_init.disconnect(count, sender=Explainer)
+    assert Explainer.objects.count() == 120
+
+
+def cards_of(category: str, *titles: str) -> bytes:
+    """A card listing of ``category`` with a card for each title."""
+    cards = [f"Diagram\nMONA explainer 3 min\n\n{title}\n\nAbout {title} …" for title in titles]
+    return (f"{category}\n\nA generated category.\n\n" + "\n\n".join(cards) + "\n").encode()
+
+
+def test_an_explainer_moved_to_a_later_category_leaves_its_old_listing_dense(tmp_path):
+    alpha, beta = tmp_path / "a.txt", tmp_path / "b.txt"
+    alpha.write_bytes(cards_of("Alpha", "One", "Two", "Three"))
+    beta.write_bytes(cards_of("Beta", "Four"))
+    run_import(alpha, beta)
+    # "One" moves from Alpha (read first) to Beta (read after).
+    alpha.write_bytes(cards_of("Alpha", "Two", "Three"))
+    beta.write_bytes(cards_of("Beta", "Four", "One"))
+
+    output = run_import(alpha, beta, verbosity=2)
+
+    assert "Explainer updated (category, position): One" in output
+    listing = {
+        name: list(
+            Explainer.objects.filter(category__name=name)
+            .order_by("position")
+            .values_list("title", "position")
+        )
+        for name in ("Alpha", "Beta")
+    }
+    assert listing == {"Alpha": [("Two", 0), ("Three", 1)], "Beta": [("Four", 0), ("One", 1)]}
+
+
+def test_new_slugs_skip_those_taken_in_the_database_and_in_the_same_run(tmp_path):
+    elsewhere = make_category("Elsewhere")
+    for slug in ["what-is-attention", "what-is-attention-3"]:
+        Explainer.objects.create(
+            title=f"Unrelated {slug}", slug=slug, category=elsewhere, excerpt="x", reading_time=1
+        )
+    listing = tmp_path / "attention.txt"
+    listing.write_bytes(cards_of("Synthetic", "What is attention?", "What Is Attention!"))
+
+    run_import(listing)
+
+    slugs = Explainer.objects.filter(category__name="Synthetic").order_by("position")
+    assert list(slugs.values_list("slug", flat=True)) == [
+        "what-is-attention-2",
+        "what-is-attention-4",
+    ]
+
+
+def test_a_title_listed_in_two_categories_is_refused_naming_both_places(tmp_path):
+    alpha, beta = tmp_path / "a.txt", tmp_path / "b.txt"
+    alpha.write_bytes(cards_of("Alpha", "One"))
+    beta.write_bytes(cards_of("Beta", "Two", "One"))
+
+    with pytest.raises(CommandError) as refused:
+        run_import(alpha, beta)
+
+    assert str(refused.value) == (
+        f"{beta}:15: “One”: category “Beta” disagrees with “Alpha” in {alpha}:8"
+    )
+    assert not Category.objects.exists() and not Explainer.objects.exists()
