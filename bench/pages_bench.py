@@ -86,8 +86,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from bench_database import database
 from import_bench import BenchError, manage, run  # the same set-up steps, the same errors
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -222,7 +222,7 @@ def interrupt(signum, frame):
 def run_benchmark(args) -> tuple[list[Result], list[str]]:
     with tempfile.TemporaryDirectory(prefix="explainers-pages-bench-") as tmp:
         tmp = Path(tmp)
-        with database(args.database_url, tmp) as url:
+        with database(args.database_url, tmp, "explainers_pages_bench") as url:
             env = bench_env(tmp, url)
             run(["redis-cli", "-u", REDIS_URL, "FLUSHDB"], env)
             say("migrate, loaddata explainers, collectstatic ...")
@@ -312,33 +312,6 @@ def bench_env(tmp: Path, database_url: str) -> dict:
         REDIS_URL=REDIS_URL,
     )
     return env
-
-
-@contextmanager
-def database(url: str | None, tmp: Path):
-    """Yield the DATABASE_URL of a fresh database; a PostgreSQL one is dropped afterwards."""
-    if url is None:
-        yield f"sqlite:///{tmp / 'bench.sqlite3'}"
-        return
-    parts = urlsplit(url)
-    if parts.scheme not in {"postgres", "postgresql"}:
-        raise BenchError(f"--database-url must be a postgres:// URL, not {url!r}")
-    name = parts.path.strip("/") or f"explainers_pages_bench_{os.getpid()}"
-    pg = [
-        *("-h", parts.hostname or "127.0.0.1"),
-        *("-p", str(parts.port or 5432)),
-        *("-U", parts.username or "postgres"),
-    ]
-    env = {**os.environ, **({"PGPASSWORD": parts.password} if parts.password else {})}
-    # createdb fails if the database exists: the script never drops what it did not create.
-    run(["createdb", *pg, name], env)
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        try:
-            run(["dropdb", *pg, "--if-exists", "--force", name], env)
-        except BenchError as error:
-            print(f"WARNING: could not drop database {name}: {error}", file=sys.stderr)
 
 
 @contextmanager

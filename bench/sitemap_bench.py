@@ -45,9 +45,10 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from bench_database import database
 
 PROJECT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -79,7 +80,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="explainers-sitemap-bench-") as tmp:
         tmp = Path(tmp)
-        with database(args.database_url, tmp) as url:
+        with database(args.database_url, tmp, "explainers_sitemap_bench") as url:
             env = bench_env(tmp, url, args.section_size)
             started = time.perf_counter()
             phase(env, "fill", args)
@@ -120,32 +121,6 @@ def phase(env: dict, name: str, args) -> str:
     if done.returncode != 0:
         sys.exit(f"{name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return done.stdout
-
-
-@contextmanager
-def database(url: str | None, tmp: Path):
-    """Yield the DATABASE_URL of a fresh database; a PostgreSQL one is dropped afterwards."""
-    if url is None:
-        yield f"sqlite:///{tmp / 'bench.sqlite3'}"
-        return
-    parts = urlsplit(url)
-    if parts.scheme not in {"postgres", "postgresql"}:
-        sys.exit(f"--database-url must be a postgres:// URL, not {url!r}")
-    if parts.hostname not in {None, "127.0.0.1", "localhost", "::1"}:
-        sys.exit("--database-url must point at this machine (127.0.0.1)")
-    name = parts.path.strip("/") or f"explainers_sitemap_bench_{os.getpid()}"
-    pg = [
-        *("-h", parts.hostname or "127.0.0.1"),
-        *("-p", str(parts.port or 5432)),
-        *("-U", parts.username or "postgres"),
-    ]
-    env = {**os.environ, **({"PGPASSWORD": parts.password} if parts.password else {})}
-    # createdb fails if the database exists: the script never drops what it did not create.
-    subprocess.run(["createdb", *pg, name], env=env, check=True, timeout=60)
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        subprocess.run(["dropdb", *pg, "--if-exists", "--force", name], env=env, timeout=60)
 
 
 def describe(url: str) -> str:
