@@ -128,6 +128,12 @@ def close_gap_in_listing(model, group_field: str, left: tuple) -> None:
     )
 
 
+def paths_along(path: str) -> list[str]:
+    """The category paths from the top down to ``path``: "a/b/c" gives a, a/b and a/b/c."""
+    parts = path.split("/")
+    return ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+
+
 def published_count_of(**lookups) -> Subquery:
     """How many published explainers match ``lookups`` (OuterRef()s welcome), as a subquery:
     COUNT(*) (0 for none), which the published listing index answers without the rows."""
@@ -183,9 +189,8 @@ class CategoryQuerySet(models.QuerySet):
         for category in categories:
             category.published_count = 0
         for category in categories:
-            parts = category.path.split("/")
-            for depth in range(1, len(parts) + 1):
-                above = by_path.get("/".join(parts[:depth]))
+            for path in paths_along(category.path):
+                above = by_path.get(path)
                 if above is not None:
                     above.published_count += category.own_count
         return categories
@@ -211,8 +216,7 @@ class CategoryQuerySet(models.QuerySet):
         Their children come along in the same query, so each knows whether it has any
         (``has_children``): a leaf category's page skips looking for subcategories.
         """
-        parts = path.strip("/").split("/")
-        prefixes = ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+        prefixes = paths_along(path.strip("/"))
         rows = self.filter(Q(path__in=prefixes) | Q(parent__path__in=prefixes))
         found = {category.path: category for category in rows}
         parents = {category.parent_id for category in found.values()}

@@ -1,5 +1,5 @@
 """The sitemap: an index at ``/sitemap.xml`` (robots.txt names it) of four sections, each in
-pages of at most ``SITEMAP_SECTION_SIZE`` addresses (10,000 unless the settings say otherwise).
+pages of at most ``settings.SITEMAP_SECTION_SIZE`` addresses (10,000).
 
 Page 1 of a section is ``/sitemap-<section>.xml``, page N ``/sitemap-<section>-N.xml``: the
 page is in the path, so the page cache (cache.py, keyed by path and ``?page=`` alone) keeps
@@ -22,16 +22,12 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, Max, OuterRef
 from django.http import Http404, QueryDict
 from django.template.response import TemplateResponse
-from django.urls import path, re_path, reverse
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import http_date
 
-from .cache import cached_page
-from .models import SHOWN_CHANGE, Category, Explainer, Series, SeriesItem
+from .models import SHOWN_CHANGE, Category, Explainer, Series, SeriesItem, paths_along
 
-# Google's limit is 50,000 addresses (and 50 MB) a file; smaller pages render in a fraction of
-# the time and memory, and each is cached on its own.
-SECTION_SIZE = 10_000
 # Django's sitemap.xml, less what costs time per address (templates/sitemaps/sitemap.xml).
 SECTION_TEMPLATE = "sitemaps/sitemap.xml"
 
@@ -58,7 +54,7 @@ class RowSitemap(Sitemap):
 
     @property
     def limit(self):
-        return getattr(settings, "SITEMAP_SECTION_SIZE", SECTION_SIZE)
+        return settings.SITEMAP_SECTION_SIZE
 
     def lastmod(self, row):
         return row["last_change"]
@@ -128,11 +124,9 @@ class CategorySitemap(RowSitemap):
             .annotate(change=Max(SHOWN_CHANGE))
         )
         for category_path, change in own:
-            parts = category_path.split("/")
-            for depth in range(1, len(parts) + 1):
-                prefix = "/".join(parts[:depth])
-                if prefix not in latest or latest[prefix] < change:
-                    latest[prefix] = change
+            for path in paths_along(category_path):
+                if path not in latest or latest[path] < change:
+                    latest[path] = change
         rows = list(Category.objects.order_by("path").values("path"))
         for row in rows:
             row["last_change"] = latest.get(row["path"])
@@ -220,17 +214,3 @@ def section_page(request, section, page=None):
     # The sitemap view reads its page from ``?p=`` (cached_page has dropped every parameter).
     request.GET = QueryDict(f"p={page or 1}")
     return sitemap_views.sitemap(request, SITEMAPS, section=section, template_name=SECTION_TEMPLATE)
-
-
-# Before the readers' catch-all patterns (these have no trailing slash, so none clashes).
-SITEMAP_URLS = [
-    path("sitemap.xml", cached_page(index), name="sitemap"),
-    re_path(
-        r"^sitemap-(?P<section>[a-z]+)\.xml\Z", cached_page(section_page), name="sitemap-section"
-    ),
-    re_path(
-        r"^sitemap-(?P<section>[a-z]+)-(?P<page>[1-9][0-9]*)\.xml\Z",
-        cached_page(section_page),
-        name="sitemap-section-page",
-    ),
-]

@@ -50,6 +50,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .site import site_details
+
 logger = logging.getLogger(__name__)
 
 REQUIRED_GROUP = "Editors"
@@ -261,7 +263,7 @@ def send_setup_link(request, user) -> str:
         return "limited"
     context = {
         "user": user,
-        "site_name": settings.SITE_NAME,
+        "site_name": site_details().name,
         "link": request.build_absolute_uri(
             reverse("two_factor_setup_link", args=[new_setup_link(user)])
         ),

@@ -289,6 +289,10 @@ CACHES = {
 }
 # How long a CDN may keep a public page; our own cache is invalidated on every change.
 PAGE_CACHE_SECONDS = env_int("DJANGO_CACHE_SECONDS", 300)
+# Addresses on one page of a sitemap section (explainers/sitemaps.py). Google takes up to
+# 50,000 (and 50 MB) a file; smaller pages render in a fraction of the time and memory, and
+# each is cached on its own.
+SITEMAP_SECTION_SIZE = 10_000
 # The largest request body accepted outside the admin, whose uploads (hero images up to
 # 10 MB) keep Django's own limits: public pages take none, so 64 KB is plenty.
 PUBLIC_BODY_MAX_BYTES = env_int("DJANGO_PUBLIC_BODY_MAX_BYTES", 64 * 1024)

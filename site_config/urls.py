@@ -2,11 +2,11 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from explainers import two_factor
+from explainers import sitemaps, two_factor
+from explainers.cache import cached_page
 from explainers.middleware import safe_methods_only
-from explainers.sitemaps import SITEMAP_URLS
 from explainers.views import healthz, readyz, robots_txt
 
 # Signing in to the admin: the second factor (explainers/two_factor.py), and a password reset
@@ -56,13 +56,28 @@ SIGN_IN_URLS = [
 ]
 
 # Read-only addresses: anything but GET and HEAD is a 405 before the view runs.
+# /sitemap.xml, an index of its sections' pages (explainers/sitemaps.py), cached like the
+# pages they list; before the readers' catch-all patterns (no trailing slash: none clashes).
+SITEMAP_URLS = [
+    path("sitemap.xml", cached_page(sitemaps.index), name="sitemap"),
+    re_path(
+        r"^sitemap-(?P<section>[a-z]+)\.xml\Z",
+        cached_page(sitemaps.section_page),
+        name="sitemap-section",
+    ),
+    re_path(
+        r"^sitemap-(?P<section>[a-z]+)-(?P<page>[1-9][0-9]*)\.xml\Z",
+        cached_page(sitemaps.section_page),
+        name="sitemap-section-page",
+    ),
+]
+
 urlpatterns = [
     path("healthz", safe_methods_only(healthz), name="healthz"),
     path("readyz", safe_methods_only(readyz), name="readyz"),
     *SIGN_IN_URLS,
     path("admin/", admin.site.urls),
     path("robots.txt", safe_methods_only(robots_txt), name="robots"),
-    # /sitemap.xml, an index of its sections' pages (cached like the pages they list).
     *SITEMAP_URLS,
     path("", include("explainers.urls")),
 ]
