@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models, transaction
@@ -53,7 +54,9 @@ FOCAL_FIELDS = ["focal_x", "focal_y", "focal_width", "focal_height"]
 
 
 # Top-level slugs the site's own URLs use; a category there could never be reached.
-RESERVED_TOP_LEVEL_SLUGS = {"admin", "images", "media", "search", "series", "static", "feeds"}
+RESERVED_TOP_LEVEL_SLUGS = {
+    "admin", "api", "images", "media", "search", "series", "static", "feeds"
+}  # fmt: skip
 
 
 def user_reference(**options):
@@ -981,3 +984,44 @@ class ScratchCopy(models.Model):
 
     def __str__(self):
         return f"{self.user} on {self.content_type.model} {self.object_id or '(new)'}"
+
+
+class SearchDocument(models.Model):
+    """What site search indexed of an explainer (``services.search_index`` keeps it in step):
+    its distinct words, and whether they are counted in the vocabulary (``SearchTerm``).
+
+    On PostgreSQL ``vector`` is the full-text index (title A, excerpt B, body C; alt text,
+    series and category D) that search matches and ranks from; SQLite leaves it empty and
+    indexes the same text in an FTS5 table (migration 0010)."""
+
+    explainer = models.OneToOneField(
+        Explainer, on_delete=models.CASCADE, primary_key=True, related_name="search_document"
+    )
+    # Lowercased, space-separated: what to take out of the vocabulary when it changes.
+    words = models.TextField(blank=True)
+    # Its words are in the vocabulary only while readers could find it (it was published
+    # when indexed): a draft's words are never offered as a correction.
+    counted = models.BooleanField(default=False)
+    vector = SearchVectorField(null=True)
+
+    class Meta:
+        indexes = [
+            # Scheduled explainers become published without a write: the ones to count then.
+            models.Index(
+                fields=["explainer"], condition=Q(counted=False), name="search_document_uncounted"
+            )
+        ]
+
+    def __str__(self):
+        return f"Search document of explainer {self.explainer_id}"
+
+
+class SearchTerm(models.Model):
+    """A word of the published explainers, with how many contain it: the vocabulary that
+    misspelled query words are corrected from."""
+
+    word = models.CharField(max_length=40, unique=True)
+    document_count = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return self.word

@@ -1,9 +1,10 @@
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from .cache import content_changed
 from .models import Category, Explainer, HeroImage, PreviousSlug, Series, SeriesItem
 from .services.imports import hero_ensure_placeholder_file
+from .services.search_index import search_index_refresh, search_index_remove
 
 CONTENT_MODELS = {Category, Explainer, HeroImage, PreviousSlug, Series, SeriesItem}
 
@@ -24,3 +25,74 @@ def refresh_cached_pages(sender, **kwargs):
     # the next request. Bulk writes (imports, bulk actions, reordering) call it themselves.
     if sender in CONTENT_MODELS:
         content_changed()
+
+
+# Site search's index follows every save of what it holds (services.search_index), fixtures
+# loaded raw included: a series item saved after its explainer re-indexes the explainer (a
+# fixture's words are counted in the vocabulary by the first search that needs it). Bulk
+# writes (the importer, bulk publishing) refresh the rows they wrote themselves.
+
+
+@receiver(post_save, sender=Explainer, dispatch_uid="search_explainer_saved")
+def index_saved_explainer(sender, instance, using, raw, **kwargs):
+    search_index_refresh(explainer_ids=[instance.pk], using=using, count_words=not raw)
+
+
+@receiver(pre_delete, sender=Explainer, dispatch_uid="search_explainer_deleted")
+def unindex_deleted_explainer(sender, instance, using, **kwargs):
+    search_index_remove(explainer_ids=[instance.pk], using=using)
+
+
+@receiver(m2m_changed, sender=SeriesItem, dispatch_uid="search_series_changed")
+def index_series_change(sender, instance, action, pk_set, using, **kwargs):
+    if action not in {"post_add", "post_remove", "post_clear"}:
+        return
+    if isinstance(instance, Explainer):
+        search_index_refresh(explainer_ids=[instance.pk], using=using)
+    elif pk_set:
+        search_index_refresh(explainer_ids=pk_set, using=using)
+
+
+@receiver(post_save, sender=SeriesItem, dispatch_uid="search_series_item_saved")
+def index_series_item(sender, instance, using, raw, **kwargs):
+    search_index_refresh(
+        explainer_ids=[instance.content_object_id], using=using, count_words=not raw
+    )
+
+
+def _named_fields_changed(update_fields, *names) -> bool:
+    return update_fields is None or bool(set(update_fields) & set(names))
+
+
+@receiver(post_save, sender=Category, dispatch_uid="search_category_saved")
+def index_category_explainers(sender, instance, created, using, update_fields, **kwargs):
+    if not created and _named_fields_changed(update_fields, "name"):
+        ids = Explainer.objects.using(using).filter(category=instance).values_list("pk", flat=True)
+        search_index_refresh(explainer_ids=ids, using=using)
+
+
+@receiver(post_save, sender=Series, dispatch_uid="search_series_saved")
+def index_series_members(sender, instance, created, using, update_fields, **kwargs):
+    if not created and _named_fields_changed(update_fields, "name"):
+        ids = SeriesItem.objects.using(using).filter(tag=instance)
+        search_index_refresh(
+            explainer_ids=ids.values_list("content_object_id", flat=True), using=using
+        )
+
+
+@receiver(pre_delete, sender=Series, dispatch_uid="search_series_deleting")
+def note_series_members(sender, instance, using, **kwargs):
+    members = SeriesItem.objects.using(using).filter(tag=instance)
+    instance._search_members = list(members.values_list("content_object_id", flat=True))
+
+
+@receiver(post_delete, sender=Series, dispatch_uid="search_series_deleted")
+def index_former_series_members(sender, instance, using, **kwargs):
+    search_index_refresh(explainer_ids=getattr(instance, "_search_members", []), using=using)
+
+
+@receiver(post_save, sender=HeroImage, dispatch_uid="search_hero_saved")
+def index_hero_explainers(sender, instance, created, using, update_fields, **kwargs):
+    if not created and _named_fields_changed(update_fields, "alt_text"):
+        ids = Explainer.objects.using(using).filter(hero=instance).values_list("pk", flat=True)
+        search_index_refresh(explainer_ids=ids, using=using)

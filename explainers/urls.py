@@ -11,6 +11,7 @@ app_name = "explainers"
 urlpatterns = [
     path("", cached_page(views.HomeView.as_view()), name="home"),
     path("search/", safe_methods_only(views.SearchView.as_view()), name="search"),
+    path("search/suggest/", safe_methods_only(views.search_suggestions), name="search-suggestions"),
     path("feeds/rss.xml", safe_methods_only(feeds.ExplainerFeed()), name="feed-rss"),
     path("feeds/atom.xml", safe_methods_only(feeds.ExplainerAtomFeed()), name="feed-atom"),
     path(

@@ -1,3 +1,6 @@
+import hashlib
+from urllib.parse import urlencode
+
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -9,15 +12,18 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.generic import DetailView, ListView, TemplateView
 
+from .cache import content_version
 from .images import ORIGINAL_SIZE, ORIGINAL_TYPES, RENDITION_FORMATS, stored_image_name
 from .markup import render_markdown
 from .models import Category, Explainer, HeroImage, Series, SeriesItem
-from .search import UnsearchableQuery, checked_query, search_explainers, snippet, words_of
+from .search import MAX_SUGGEST_LENGTH, UnsearchableQuery, search, suggestions
 from .site import site_details
 from .structured_data import article, breadcrumb_list, collection_page, website
 from .two_factor import passed_two_factor
 
 CARDS_PER_PAGE = 30
+# Seconds a browser (and our cache) keeps the search box's suggestions for a text.
+SUGGESTIONS_MAX_AGE = 300
 LATEST_ON_HOME = 6
 RELATED_COUNT = 3
 # The deepest category a URL may name (the site's go two deep today): deeper is a 404
@@ -266,36 +272,68 @@ class SeriesView(PageMetaMixin, ListView):
 
 
 class SearchView(PageMetaMixin, ListView):
-    """Published explainers matching ``?q=``, best first, with the matched words marked."""
+    """Published explainers matching ``?q=``, best first, with the matched words marked,
+    counts by category and series that narrow them (``category=<path>``, ``series=<slug>``),
+    and misspelled words corrected unless ``exact=1``."""
 
     template_name = "explainers/search.html"
     context_object_name = "explainers"
     paginate_by = CARDS_PER_PAGE
+    FILTERS = ("category", "series")
 
     def get(self, request, *args, **kwargs):
         self.query = request.GET.get("q", "")
+        self.filters = {name: request.GET.get(name, "").strip() for name in self.FILTERS}
+        self.results, self.problem = None, None
         try:
-            self.checked = checked_query(self.query)
+            self.results = search(
+                Explainer.objects.published().for_cards(),
+                self.query,
+                correct=request.GET.get("exact") != "1",
+                **{name: value or None for name, value in self.filters.items()},
+            )
         except UnsearchableQuery as problem:
-            self.checked, self.problem = None, str(problem)
+            self.problem = str(problem)
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        if self.checked is None:
-            return Explainer.objects.none()
-        return search_explainers(Explainer.objects.published().for_cards(), self.checked)
+        return self.results if self.results is not None else Explainer.objects.none()
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(
+        results = self.results
+        return super().get_context_data(
             query=self.query,
-            problem=getattr(self, "problem", None),
+            problem=self.problem,
+            results=results,
+            exact_url=self.search_url(q=self.query, exact="1", **self.filters),
+            narrowed=any(self.filters.values()),
+            everywhere_url=self.search_url(q=self.query),
+            facets=[
+                (title, name, self.facet_links(name, getattr(results, facet_field)))
+                for title, name, facet_field in [
+                    ("Categories", "category", "categories"),
+                    ("Series", "series", "series"),
+                ]
+                if results is not None
+            ],
             breadcrumbs=[("Home", reverse("explainers:home")), ("Search", self.request.path)],
             **kwargs,
         )
-        words = words_of(self.checked or "")
-        for explainer in context["explainers"]:
-            explainer.snippet = snippet(explainer, words)
-        return context
+
+    def facet_links(self, name, facets):
+        """(label, count, URL, chosen) for each facet value: a link that narrows the results
+        to it, or, for the one chosen, back to all of them."""
+        chosen = self.filters[name]
+        links = []
+        for facet in facets:
+            narrowed = {**self.filters, name: "" if facet.key == chosen else facet.key}
+            url = self.search_url(q=self.query, **narrowed)
+            links.append((facet.name, facet.count, url, facet.key == chosen))
+        return links
+
+    def search_url(self, **parameters) -> str:
+        kept = {name: value for name, value in parameters.items() if value}
+        return f"{self.request.path}?{urlencode(kept)}"
 
     def page_meta(self, context):
         return {
@@ -303,6 +341,25 @@ class SearchView(PageMetaMixin, ListView):
             "image": first_hero(context["explainers"]),
             "noindex": True,
         }
+
+
+def search_suggestions(request):
+    """Completions of the search box's text as JSON, for its suggestions as one types: from
+    the vocabulary of published explainers, cached until the content changes."""
+    text = request.GET.get("q", "")
+    if len(text) > MAX_SUGGEST_LENGTH:
+        return JsonResponse(
+            {"error": f"q: at most {MAX_SUGGEST_LENGTH} characters, not {len(text)}."}, status=400
+        )
+    digest = hashlib.sha256(" ".join(text.lower().split()).encode()).hexdigest()
+    key = f"explainers:suggest:{content_version()}:{digest}"
+    found = cache.get(key)
+    if found is None:
+        found = suggestions(text)
+        cache.set(key, found, SUGGESTIONS_MAX_AGE)
+    response = JsonResponse({"q": text, "suggestions": found})
+    patch_cache_control(response, public=True, max_age=SUGGESTIONS_MAX_AGE)
+    return response
 
 
 def first_hero(cards):

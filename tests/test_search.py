@@ -132,8 +132,9 @@ def test_search_makes_a_fixed_number_of_queries(client, category, django_assert_
     for number in range(count):
         make_explainer(category, f"Attention {number}").series.add("MONA explainer")
 
-    # 1 count, 2 the page of results with category path, hero and first series.
-    with django_assert_num_queries(2):
+    # The ranked matches (fewer than search.CANDIDATES: no count), the counts by category
+    # and by series, and the page of results with category path, hero and first series.
+    with django_assert_num_queries(4):
         response = client.get("/search/", {"q": "attention"})
 
     assert len(results(page_soup(response))) == count

@@ -38,6 +38,7 @@ from ..models import Category, Explainer, HeroImage, Series, SeriesItem
 from .editing import revisions_record_baseline
 from .ordering import listings_renumber
 from .renditions import hero_renditions_schedule
+from .search_index import search_index_refresh
 
 BATCH_SIZE = 500
 SLUG_LENGTH = 200
@@ -164,6 +165,10 @@ def listings_import(
                 transaction.set_rollback(True)
             else:
                 _record_baselines(run, progress)
+                # Bulk writes send no signal: site search indexes the rows written here.
+                progress.step("Indexing for search")
+                for ids in run.written:
+                    search_index_refresh(explainer_ids=ids)
                 # Drawn by the worker after the commit, once per shared placeholder file.
                 hero_renditions_schedule(heroes=run.heroes_to_render())
                 progress.step("Drawing missing placeholder files")

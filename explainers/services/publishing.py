@@ -31,6 +31,7 @@ from ..health import (
 )
 from ..models import Explainer, State
 from .editing import record_saved, revision_record, saved_by
+from .search_index import search_index_refresh
 
 PUBLISH_PERMISSION = "explainers.publish_explainer"
 EDITORS_GROUP = "Editors"
@@ -322,6 +323,8 @@ def _bulk_change(explainers, user, loaded_versions, admit=None, **changes) -> Bu
             version=F("version") + 1,
             changed_by=user,
         )
+        # An update() sends no signal: site search counts (or stops counting) their words.
+        search_index_refresh(explainer_ids=result.changed)
         content_changed()
     return result
 
