@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q
+from django.db.models import F, OuterRef, Q
 from django.http import (
     Http404,
     HttpResponse,
@@ -28,6 +28,14 @@ from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 
 from .admin_ordering import CategoryOrderingMixin, ExplainerOrderingMixin
+from .admin_scale import (
+    AutocompleteFilter,
+    EstimatedCountPaginator,
+    TreePath,
+    UncountedPaginator,
+    count_of,
+    is_autocomplete,
+)
 from .body_images import body_images, picker_entry
 from .forms import (
     CategoryAdminForm,
@@ -48,6 +56,7 @@ from .health import (
 from .images import crop_previews, focal_marker
 from .markup import BODY_MAX_LENGTH, body_length_message, render_markdown
 from .models import FOCAL_FIELDS, Category, Explainer, HeroImage, Series, SeriesItem, State
+from .search import UnsearchableQuery, search
 from .services.editing import (
     presence_leave,
     presence_touch,
@@ -238,17 +247,24 @@ class CategoryAdmin(EditorialSafetyMixin, CategoryOrderingMixin, CompareVersionA
     prepopulated_fields = {"slug": ["name"]}
     fields = ["name", "slug", "parent", "description", "path"]
     readonly_fields = ["path"]
+    # The tree, each category under its parent (the model's order is siblings' order, which
+    # the ordering view keeps: admin_ordering.OrderingViewMixin.get_ordering).
+    ordering = [TreePath().asc()]
 
     def get_queryset(self, request):
-        return (
+        categories = (
             super()
             .get_queryset(request)
             .select_related("parent")
-            .annotate(explainer_total=Count("explainers"))
             .order_by(F("parent__path").asc(nulls_first=True), "position", "name")
         )
+        if is_autocomplete(request):
+            return categories
+        return categories.annotate(
+            explainer_total=count_of(Explainer.objects, category=OuterRef("pk"))
+        )
 
-    @admin.display(description="Name", ordering="path")
+    @admin.display(description="Name", ordering=TreePath().asc())
     def indented_name(self, category):
         depth = category.path.count("/")
         return format_html('<span style="padding-left:{}em">{}</span>', 1.5 * depth, category)
@@ -267,9 +283,10 @@ class SeriesAdmin(EditorialSafetyMixin, CompareVersionAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
     def get_queryset(self, request):
-        return (
-            super().get_queryset(request).annotate(explainer_total=Count("items")).order_by("name")
-        )
+        series = super().get_queryset(request).order_by("name")
+        if is_autocomplete(request):
+            return series
+        return series.annotate(explainer_total=count_of(SeriesItem.objects, tag=OuterRef("pk")))
 
     @admin.display(description="Explainers", ordering="explainer_total")
     def explainer_count(self, series):
@@ -364,14 +381,24 @@ class HeroImageAdmin(EditorialSafetyMixin, CompareVersionAdmin):
         js = ["explainers/admin/focal-point.js"]
         css = {"all": ["explainers/admin/focal-point.css"]}
 
+    # Newest first, as the primary key's index has them (a sort of every image by its
+    # creation time took most of the page with 100,000 of them); nor a count of them all.
+    ordering = ["-pk"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
     def get_queryset(self, request):
-        # Annotating drops the model's ordering; the autocomplete pages need a stable one.
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(usage_total=Count("explainers"))
-            .order_by("-created_at", "pk")
-        )
+        # The autocomplete pages need a stable order.
+        heroes = super().get_queryset(request).order_by("-pk")
+        if is_autocomplete(request):
+            return heroes
+        return heroes.annotate(usage_total=count_of(Explainer.objects, hero=OuterRef("pk")))
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        if is_autocomplete(request):
+            # The hero select searches four texts of every image: up to the page's rows only.
+            return UncountedPaginator(queryset, per_page, orphans, allow_empty_first_page)
+        return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
 
     def has_change_permission(self, request, obj=None):
         # What readers see (or will, once scheduled) is editors' to change: a contributor
@@ -533,9 +560,20 @@ class OwnerFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CategoryFilter(AutocompleteFilter):
+    field_name = "category"
+
+
+class SeriesFilter(AutocompleteFilter):
+    field_name = "series"
+
+
 # The body's HTML and images are not content but derived from the body (Explainer.save
 # renders and reads it): a revision does not keep them, and a revert is followed by a save.
 reversion.register(Explainer, follow=["seriesitem_set"], exclude=["body_html", "body_images"])
+
+# Shorter search terms are not words the full-text index knows.
+FULL_TEXT_MIN_LENGTH = 3
 
 # Images a page of the body's image picker lists.
 IMAGE_LIBRARY_PAGE_SIZE = 12
@@ -561,15 +599,22 @@ class ExplainerAdmin(EditorialSafetyMixin, ExplainerOrderingMixin, CompareVersio
     list_filter = [
         OwnerFilter,
         StateFilter,
-        "category",
-        "series",
+        CategoryFilter,
+        SeriesFilter,
+        ("published_at", admin.DateFieldListFilter),
         PlaceholderHeroFilter,
         ExplainerHealthFilter,
     ]
-    search_fields = ["title", "excerpt", "body"]
-    date_hierarchy = "published_at"
+    # Searched by get_search_results: words through the full-text index (title, excerpt,
+    # body), or these for a term of one or two characters.
+    search_fields = ["title", "slug"]
     list_per_page = 50
-    ordering = ["category__path", "position", "pk"]
+    # No count of the whole table on every page: the paginator estimates it when unfiltered.
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    # By category, each in its listing's order: what an index serves ((category, position)).
+    # By the categories' paths, every row of the table was sorted for each page.
+    ordering = ["category_id", "position", "pk"]
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["category", "hero"]
     actions = ["publish_selected", "unpublish_selected", "move_to_position"]
@@ -580,12 +625,48 @@ class ExplainerAdmin(EditorialSafetyMixin, ExplainerOrderingMixin, CompareVersio
     ]
 
     def get_queryset(self, request):
-        return (
+        explainers = (
             super()
             .get_queryset(request)
             .select_related("category", "hero", "owner", "changed_by")
             .prefetch_related("series")
         )
+        view = getattr(request.resolver_match, "url_name", "")
+        if request.method == "GET" and view == "explainers_explainer_changelist":
+            # Long texts the list never shows (the change form and the actions read them).
+            explainers = explainers.defer("body", "body_html")
+        return explainers
+
+    def get_search_results(self, request, queryset, search_term):
+        """Through the full-text index (explainers.search), not LIKE over every body; a term
+        too short for it is looked for in titles and slugs."""
+        term = " ".join(search_term.split())
+        if not term:
+            return queryset, False
+        if len(term) < FULL_TEXT_MIN_LENGTH:
+            return queryset.filter(Q(title__icontains=term) | Q(slug__icontains=term)), False
+        try:
+            # Among the rows the list's filters left; no spelling correction: an editor
+            # looks for what they typed.
+            found = search(queryset, term, correct=False)
+        except UnsearchableQuery as advice:
+            messages.warning(request, str(advice))
+            return queryset.none(), False
+        if found.is_approximate:
+            total = f"{found.match_count:,}"
+            if found.is_count_capped:
+                total = f"over {found.match_count - 1:,}"
+            messages.info(
+                request,
+                f"Listed: the {len(found):,} best of {total} matches. Add a word, or a filter, "
+                "to find the rest.",
+            )
+        # The list keeps its own order (the search's rank is not a column of it).
+        return queryset.filter(pk__in=found.ids), False
+
+    @property
+    def media(self):
+        return super().media + AutocompleteFilter.media()
 
     def get_object(self, request, object_id, from_field=None):
         # Editors work on the working copy: the pending version, when there is one.

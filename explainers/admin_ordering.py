@@ -63,6 +63,8 @@ class OrderingViewMixin(SortableAdminBase):
 
     # The field a listing is grouped by: "category" for explainers, "parent" for categories.
     ordering_group = ""
+    # A listing's own order, which with_listing_numbers() numbers.
+    listing_ordering: list[str] = []
     action_form = PositionActionForm
     change_list_template = "admin/explainers/ordering_change_list.html"
 
@@ -94,6 +96,12 @@ class OrderingViewMixin(SortableAdminBase):
             and self.ordering_view(request) is not None
             and self.has_reorder_permission(request)
         )
+
+    def get_ordering(self, request):
+        # Whatever order the list has elsewhere (the tree, for categories).
+        if self.ordering_view(request) is not None:
+            return self.listing_ordering
+        return super().get_ordering(request)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -290,6 +298,7 @@ class OrderingViewMixin(SortableAdminBase):
 
 class CategoryOrderingMixin(OrderingViewMixin):
     ordering_group = "parent"
+    listing_ordering = ["position", "name", "pk"]
 
     def ordering_heading(self, view: OrderingView) -> str:
         if view.group_id is None:
@@ -299,6 +308,7 @@ class CategoryOrderingMixin(OrderingViewMixin):
 
 class ExplainerOrderingMixin(OrderingViewMixin):
     ordering_group = "category"
+    listing_ordering = ["position", "pk"]
 
     def get_list_display(self, request):
         shown = super().get_list_display(request)

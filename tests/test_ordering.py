@@ -480,10 +480,10 @@ def test_the_ordering_view_runs_a_fixed_number_of_queries(
     url = f"{EXPLAINERS}?category__id__exact={category.pk}"
     editor.get(url)
 
-    # Session, user, two-factor device, permissions (2), filter choices (category, series),
-    # counts (2), the page of rows with their numbers, their series, the date hierarchy (2)
+    # Session, user, two-factor device, permissions (2), the chosen category's name (the
+    # autocomplete filter's), the count, the page of rows with their numbers, their series
     # and the savepoint pair of django-reversion's block around every list.
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(11):
         response = editor.get(url)
 
     assert len(response.context["cl"].result_list) == count
