@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FIXTURE_TMP := $(shell mktemp -u -d /tmp/explainers-fixture.XXXXXX)
 
-.PHONY: run test lint fixtures prod-check clean
+.PHONY: run test lint fixtures prod-check api-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: $(VENV)/.dev-installed node_modules/.installed
 # collectstatic, gunicorn against PostgreSQL and Redis, and a few requests.
 prod-check: $(VENV)/.runtime-installed
 	$(BIN)/python docker/prod_check.py
+
+# schemathesis against the API's OpenAPI document, on the dev server with the seed content.
+api-check: $(VENV)/.dev-installed
+	tests/schemathesis_run.sh
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

@@ -11,6 +11,9 @@ settings (DJANGO_DEBUG=0, a random secret key, whitenoise with collected static 
   and queries the database. (A distinct query string no longer does it: the page cache
   ignores every parameter but ``page``.)
 * ``explainer``: the first explainer of that category (found in the database);
+* ``api explainers``: ``/api/v1/explainers?limit=30``, the API's list answer of as many
+  explainers as the category page shows, from the API's answer cache and, on the uncached
+  server, built afresh on every request;
 * ``static``: the very bytes of the category page, written into STATIC_ROOT as
   ``bench/category.html`` and served by whitenoise as ``/static/bench/category.html``. Same
   server, same workers, same size, no Django view: the ceiling the pages could reach.
@@ -96,6 +99,7 @@ GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 HOST = "127.0.0.1"  # the only address this script ever sends requests to
 WORKERS = 2
 CATEGORY_PATH = "/ai-principles/llm-foundations/"
+API_LIST = "/api/v1/explainers?limit=30"  # the API's list answer beside the category page
 STATIC_COPY = "bench/category.html"  # inside STATIC_ROOT
 START_TIMEOUT = 30  # seconds for gunicorn to answer
 REQUEST_TIMEOUT = 10  # seconds for each request
@@ -238,6 +242,8 @@ def run_benchmark(args) -> tuple[list[Result], list[str]]:
                 Page(f"category ({facts['cards']} cards)", CATEGORY_PATH),
                 Page("category, uncached", CATEGORY_PATH, uncached=True),
                 Page("explainer", facts["explainer"]),
+                Page("api explainers (30)", API_LIST),
+                Page("api explainers, uncached", API_LIST, uncached=True),
                 Page("static copy of category", f"/static/{STATIC_COPY}", size=facts["size"]),
             ]
 
@@ -310,6 +316,8 @@ def bench_env(tmp: Path, database_url: str) -> dict:
         # Plain HTTP on the loopback: in production TLS ends at the proxy in front.
         DJANGO_SECURE_SSL_REDIRECT="0",
         REDIS_URL=REDIS_URL,
+        # Every request comes from 127.0.0.1: the API's throttle must not answer them.
+        DJANGO_API_ANON_REQUESTS_PER_MINUTE="100000000",
     )
     return env
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -75,6 +76,11 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "explainers",
+    # The content API (api/, django-ninja under /api/v1/): ninja's own static files serve its
+    # interactive docs; django-cors-headers answers cross-origin callers when allowed below.
+    "ninja",
+    "corsheaders",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -82,6 +88,8 @@ MIDDLEWARE = [
     # 400 for control characters, 413 for a body outside the admin, 405 for writes to
     # read-only pages: before anything reads the path, the query or the body.
     "explainers.middleware.RefuseHostileRequestsMiddleware",
+    # CORS headers and preflight answers for /api/ only, from the origins listed below.
+    "corsheaders.middleware.CorsMiddleware",
     # A reader's cached page is answered here, with the headers the stack below gave it when
     # it was rendered; nothing below runs for it.
     "explainers.cache.PageCacheMiddleware",
@@ -243,6 +251,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    # The apps' static files, less the ReDoc copy django-ninja ships (api/staticfiles.py).
+    "api.staticfiles.AppDirectoriesFinder",
+]
 
 # `manage.py loaddata explainers` finds fixtures/explainers.json.
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
@@ -276,6 +289,9 @@ if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
 MEDIA_ORIGINS = [f"https://{domain}" for domain in env_list("AWS_S3_CUSTOM_DOMAIN", [])]
 # Hashed static files never change under their name: browsers may keep them for a year.
 WHITENOISE_MAX_AGE = 365 * 24 * 3600 if not DEBUG else 0
+# Source maps (the API docs' Swagger UI ships 2 MB of them) are for developer tools, which
+# rarely ask: kept whole rather than compressed at every collectstatic.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
@@ -296,6 +312,18 @@ SITEMAP_SECTION_SIZE = 10_000
 # The largest request body accepted outside the admin, whose uploads (hero images up to
 # 10 MB) keep Django's own limits: public pages take none, so 64 KB is plenty.
 PUBLIC_BODY_MAX_BYTES = env_int("DJANGO_PUBLIC_BODY_MAX_BYTES", 64 * 1024)
+
+# The content API (api/). Anonymous callers get this many requests a minute per client address
+# (as lockouts read it: DJANGO_TRUSTED_PROXY_COUNT), counted in the shared cache; past it, 429
+# with Retry-After. Token-authenticated calls (imports) are not counted.
+API_ANON_REQUESTS_PER_MINUTE = env_int("DJANGO_API_ANON_REQUESTS_PER_MINUTE", 120)
+# Cross-origin callers (browser apps on other sites) of /api/ only, and only from these
+# origins ("https://app.example.com,https://partner.example.org"): none by default.
+CORS_ALLOWED_ORIGINS = env_list("DJANGO_CORS_ALLOWED_ORIGINS", [])
+CORS_URLS_REGEX = r"^/api/"
+# Reads only: imports come from ops' scripts, never from another site's pages.
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
 
 # The site as pages, feeds, search engines and link previews name and describe it
 # (explainers/site.py reads these), and its address for links in emails

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
+from api.views import api
 from explainers import sitemaps, two_factor
 from explainers.cache import cached_page
 from explainers.middleware import safe_methods_only
@@ -79,6 +80,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("robots.txt", safe_methods_only(robots_txt), name="robots"),
     *SITEMAP_URLS,
+    # The content API (api/views.py), before the readers' catch-all category paths.
+    path("api/v1/", api.urls),
     path("", include("explainers.urls")),
 ]
 
