@@ -42,7 +42,8 @@ SHOWN_CHANGE = Greatest("updated_at", "published_at")
 # What a card reads of an explainer, its category and its hero (Explainer.objects.for_cards()).
 CARD_FIELDS = [
     "title", "slug", "excerpt", "reading_time", "category__path",
-    "lead_series__name", "lead_series__slug", "hero__image", "hero__width", "hero__height", "hero__alt_text", "hero__renditions_key",
+    "lead_series__name", "lead_series__slug",
+    "hero__image", "hero__width", "hero__height", "hero__alt_text", "hero__renditions_key",
     "hero__focal_x", "hero__focal_y", "hero__focal_width", "hero__focal_height",
 ]  # fmt: skip
 
@@ -506,9 +507,8 @@ class SeriesItem(TaggedItemBase):
         constraints = [
             models.UniqueConstraint(fields=["content_object", "tag"], name="series_item_unique")
         ]
-        # A series' members, read from the index alone: the series page and feed, and the
-        # related explainers of one in the series. (The page orders them by category path,
-        # position, pk, across the join: no index here can hold that order.)
+        # A series' members, read from the index alone: the series page and feed (newest
+        # first, from explainer_latest_published), and the related explainers of one in it.
         indexes = [models.Index(fields=["tag", "content_object"], name="series_item_members")]
 
     def natural_key(self):
