@@ -58,4 +58,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "/app/docker/healthcheck.py"]
 
 # Exec form, so gunicorn is PID 1 and gets docker's SIGTERM for a graceful stop.
-CMD ["gunicorn", "--config", "/app/gunicorn.conf.py", "site_config.wsgi:application"]
+CMD ["gunicorn", "--config", "/app/docker/gunicorn.conf.py", "site_config.wsgi:application"]

@@ -29,9 +29,9 @@ STATIC_ROOT; ``migrate``, ``loaddata explainers`` and ``collectstatic`` run in s
 the project, and so does the set-up (hero, staff user, pathological body). Settings are
 production-like (DJANGO_DEBUG=0, a random secret key, DJANGO_ALLOWED_HOSTS=127.0.0.1, no
 REDIS_URL, so each worker has a local-memory cache). gunicorn runs the project's
-gunicorn.conf.py with 2 workers on a free port of 127.0.0.1; every request goes to the loopback
-only. Request counts are bounded and every phase has a hard time limit; a run takes about 2 to 3
-minutes on 2 cores. It exits non-zero if a set-up step fails.
+docker/gunicorn.conf.py with 2 workers on a free port of 127.0.0.1; every request goes to the
+loopback only. Request counts are bounded and every phase has a hard time limit; a run takes
+about 2 to 3 minutes on 2 cores. It exits non-zero if a set-up step fails.
 
 Run with the project's virtualenv (the same interpreter for both copies):
 
@@ -143,12 +143,15 @@ def main() -> int:
         "--project",
         type=Path,
         default=Path(__file__).resolve().parent.parent,
-        help="the project's folder, with manage.py and gunicorn.conf.py (default: this one)",
+        help="the project's folder, with manage.py and docker/gunicorn.conf.py (default: this one)",
     )
     args = parser.parse_args()
     project = args.project.resolve()
-    if not (project / "manage.py").is_file() or not (project / "gunicorn.conf.py").is_file():
-        parser.error(f"{project} has no manage.py or gunicorn.conf.py")
+    if (
+        not (project / "manage.py").is_file()
+        or not (project / "docker" / "gunicorn.conf.py").is_file()
+    ):
+        parser.error(f"{project} has no manage.py or docker/gunicorn.conf.py")
 
     signal.signal(signal.SIGTERM, interrupt)
     started = time.monotonic()
@@ -602,7 +605,7 @@ def gunicorn(project: Path, env: dict, log_path: Path):
     command = [
         GUNICORN,
         "site_config.wsgi:application",
-        *("--config", "gunicorn.conf.py"),
+        *("--config", "docker/gunicorn.conf.py"),
         *("--max-requests", "0"),
         *("--workers", str(WORKERS)),
         *("--bind", f"{HOST}:{port}"),

@@ -27,8 +27,8 @@ How:
 2. Django's test client, in a subprocess with the same settings, renders the category page once
    and the bytes are written into STATIC_ROOT before gunicorn starts (whitenoise indexes
    STATIC_ROOT when it starts);
-3. gunicorn starts on a free port with gunicorn.conf.py (its access log goes to a file here) but
-   without recycling workers during the run; each page is warmed up
+3. gunicorn starts on a free port with docker/gunicorn.conf.py (its access log goes to a file
+   here) but without recycling workers during the run; each page is warmed up
    (its answer must be 200, and the static copy must have the category page's size);
 4. each page gets ``--requests`` GETs (default 2,000) from ``--concurrency`` threads (default 8),
    each thread with its own ``http.client`` connection and a 10 s timeout per request, and each
@@ -330,7 +330,7 @@ def gunicorn(env: dict, log_path: Path):
         GUNICORN,
         "site_config.wsgi:application",
         # The production configuration, but workers are not recycled while being measured.
-        *("--config", "gunicorn.conf.py"),
+        *("--config", "docker/gunicorn.conf.py"),
         *("--max-requests", "0"),
         *("--workers", str(WORKERS)),
         *("--bind", f"{HOST}:{port}"),

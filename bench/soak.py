@@ -5,7 +5,7 @@ carries ``X-Forwarded-Proto: https`` as the TLS proxy's would, and ``Host: local
 instance it goes to, as behind one proxy), a throwaway PostgreSQL database
 ``explainers_soak_<pid>`` (collectstatic into a temporary STATIC_ROOT, migrate, setup_roles,
 ``loaddata explainers``, a superuser with a random password) and Redis db 12 (FLUSHDB before
-and after, that db only). Two gunicorn instances, A and B, start from gunicorn.conf.py with
+and after, that db only). Two gunicorn instances, A and B, start from docker/gunicorn.conf.py with
 2 workers each on two free ports and share the database, Redis and MEDIA_ROOT.
 
 Load: locust, headless, in a subprocess (bench/soak_locustfile.py): for ``--seconds``
@@ -305,12 +305,12 @@ def set_up(tmp: Path, database_url: str) -> tuple[dict, dict, str]:
 
 
 def start_gunicorn(env: dict, name: str, tmp: Path, cleanup: ExitStack) -> Instance:
-    """gunicorn from gunicorn.conf.py, in a session of its own (stopped with its group)."""
+    """gunicorn from docker/gunicorn.conf.py, in a session of its own (stopped with its group)."""
     port = free_port()
     log = tmp / f"gunicorn-{name}.log"
     with log.open("wb") as output:
         server = subprocess.Popen(
-            [GUNICORN, "--config", "gunicorn.conf.py", "site_config.wsgi:application"],
+            [GUNICORN, "--config", "docker/gunicorn.conf.py", "site_config.wsgi:application"],
             cwd=PROJECT,
             env={**env, "GUNICORN_BIND": f"{HOST}:{port}"},
             stdout=output,

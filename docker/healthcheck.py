@@ -1,6 +1,6 @@
 """The image's HEALTHCHECK: exit 0 when gunicorn answers /healthz with 200, else exit 1.
 
-Standard library only (the slim image has no curl). It asks the port that gunicorn.conf.py
+Standard library only (the slim image has no curl). It asks the port that docker/gunicorn.conf.py
 binds, names a host Django accepts (a bare 127.0.0.1 is refused unless it is in
 DJANGO_ALLOWED_HOSTS), and says the request is HTTPS: gunicorn trusts that header from
 127.0.0.1 (FORWARDED_ALLOW_IPS), so a DJANGO_SECURE_SSL_REDIRECT does not turn the check into

@@ -2,7 +2,7 @@
 
 Production settings (DEBUG off, a fresh secret, allowed hosts), `check --deploy` with no
 warning, `collectstatic`, the set-up job (migrate, roles, content) and gunicorn started from
-gunicorn.conf.py against a throwaway PostgreSQL database and Redis on 127.0.0.1. It then asks
+docker/gunicorn.conf.py against a throwaway PostgreSQL database and Redis on 127.0.0.1. It then asks
 for the home page, a category, an explainer, a static file and /readyz, and stops everything.
 Exits non-zero, saying which step failed, if anything does.
 """
@@ -54,7 +54,7 @@ def main() -> int:
         step("set-up job", ["sh", "docker/setup.sh"], env)
         log = (workdir / "gunicorn.log").open("w")
         server = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "--config", "gunicorn.conf.py", "site_config.wsgi"],
+            [PYTHON, "-m", "gunicorn", "--config", "docker/gunicorn.conf.py", "site_config.wsgi"],
             cwd=PROJECT,
             env=env,
             stdout=log,

@@ -20,7 +20,7 @@ current_request_id = contextvars.ContextVar("request_id", default="-")
 class RequestIdMiddleware:
     """Give each request an id, echo it in the response, and stamp it on every log line.
 
-    gunicorn's access log (gunicorn.conf.py) prints it from the response header, so one line
+    gunicorn's access log (docker/gunicorn.conf.py) prints it from the response header, so one line
     per request carries method, path, status, duration and this id.
     """
 

@@ -21,7 +21,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Concat, Greatest, JSONObject, RowNumber
+from django.db.models.functions import Concat, Greatest, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
@@ -43,6 +43,7 @@ SHOWN_CHANGE = Greatest("updated_at", "published_at")
 # What a card reads of an explainer, its category and its hero (Explainer.objects.for_cards()).
 CARD_FIELDS = [
     "title", "slug", "excerpt", "reading_time", "category__path",
+    "lead_series__name", "lead_series__slug",
     "hero__image", "hero__width", "hero__height", "hero__alt_text", "hero__renditions_key",
     "hero__focal_x", "hero__focal_y", "hero__focal_width", "hero__focal_height",
 ]  # fmt: skip
@@ -509,9 +510,8 @@ class SeriesItem(TaggedItemBase):
         constraints = [
             models.UniqueConstraint(fields=["content_object", "tag"], name="series_item_unique")
         ]
-        # A series' members, read from the index alone: the series page and feed, and the
-        # related explainers of one in the series. (The page orders them by category path,
-        # position, pk, across the join: no index here can hold that order.)
+        # A series' members, read from the index alone: the series page and feed (newest
+        # first, from explainer_latest_published), and the related explainers of one in it.
         indexes = [models.Index(fields=["tag", "content_object"], name="series_item_members")]
 
     def natural_key(self):
@@ -637,18 +637,18 @@ class ExplainerQuerySet(models.QuerySet):
 
     def for_cards(self):
         """With what a card shows (``includes/card.html``) and nothing more, in one query:
-        the card's columns, its category's path (for the URL), its hero, and its first
-        series by name (``first_series``, a dict of name and slug, or None)."""
-        first_series = (
+        the card's columns, its category's path (for the URL), its hero and its lead
+        series."""
+        return self.select_related("category", "hero", "lead_series").only(*CARD_FIELDS)
+
+    def refresh_lead_series(self) -> int:
+        """Set the ``lead_series`` of each of these from their series as they now are."""
+        first = (
             SeriesItem.objects.filter(content_object=OuterRef("pk"))
-            .order_by("tag__name")
-            .values(series=JSONObject(name="tag__name", slug="tag__slug"))[:1]
+            .order_by("tag__name", "tag_id")
+            .values("tag_id")[:1]
         )
-        return (
-            self.select_related("category", "hero")
-            .only(*CARD_FIELDS)
-            .annotate(first_series=Subquery(first_series, output_field=models.JSONField()))
-        )
+        return self.update(lead_series=Subquery(first))
 
     def with_series(self):
         """With every series of each explainer prefetched (``Explainer.series_list``)."""
@@ -741,6 +741,12 @@ class Explainer(Versioned, models.Model):
     pending_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     series = TaggableManager(through=SeriesItem, blank=True, verbose_name="series")
+    # The first of its series by name, which its card shows: kept in step when its series
+    # change (signals; the importer, which writes in bulk, refreshes what it wrote), so that
+    # a listing joins it for the rows it shows instead of looking it up for every row.
+    lead_series = models.ForeignKey(
+        Series, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
+    )
     # Library images the body shows (Markdown images pointing at their renditions), kept
     # in step with the body when it is saved: readers may fetch those, and an image in use
     # is not deleted.
@@ -814,9 +820,14 @@ class Explainer(Versioned, models.Model):
         self._loaded_slug = self.slug
 
     def get_absolute_url(self):
-        return reverse(
-            "explainers:detail", kwargs={"category_path": self.category.path, "slug": self.slug}
-        )
+        # A listing asks for each card's URL twice (its link and the page's JSON-LD), and
+        # reversing costs more than the rest of a card: kept for as long as what it is made
+        # of stays the same.
+        parts = {"category_path": self.category.path, "slug": self.slug}
+        known = self.__dict__.get("_absolute_url")
+        if known is None or known[0] != parts:
+            known = self._absolute_url = (parts, reverse("explainers:detail", kwargs=parts))
+        return known[1]
 
     def natural_key(self):
         return (self.slug,)

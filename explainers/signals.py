@@ -17,6 +17,22 @@ def draw_placeholder_file_on_loaddata(sender, instance, raw, **kwargs):
         hero_ensure_placeholder_file(hero=instance)
 
 
+@receiver(post_save, sender=SeriesItem, dispatch_uid="lead_series_item_saved")
+@receiver(post_delete, sender=SeriesItem, dispatch_uid="lead_series_item_deleted")
+def refresh_lead_series_of_member(sender, instance, **kwargs):
+    # Every way an explainer's series change one at a time (the admin's and the publishing
+    # service's taggit calls, a revert, a fixture) saves or deletes a SeriesItem; bulk
+    # writes (the importer) refresh what they wrote themselves.
+    Explainer.objects.filter(pk=instance.content_object_id).refresh_lead_series()
+
+
+@receiver(post_save, sender=Series, dispatch_uid="lead_series_renamed")
+def refresh_lead_series_of_members(sender, instance, created, **kwargs):
+    # A new name may change which of its members' series comes first.
+    if not created:
+        Explainer.objects.filter(series=instance).refresh_lead_series()
+
+
 @receiver(post_save, dispatch_uid="content_saved")
 @receiver(post_delete, dispatch_uid="content_deleted")
 @receiver(m2m_changed, sender=SeriesItem, dispatch_uid="series_changed")

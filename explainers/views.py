@@ -16,6 +16,7 @@ from .cache import content_version
 from .images import ORIGINAL_SIZE, ORIGINAL_TYPES, RENDITION_FORMATS, stored_image_name
 from .markup import render_markdown
 from .models import Category, Explainer, HeroImage, Series, SeriesItem
+from .pagination import ListingPaginator
 from .search import MAX_SUGGEST_LENGTH, UnsearchableQuery, search, suggestions
 from .site import site_details
 from .structured_data import article, breadcrumb_list, collection_page, website
@@ -111,6 +112,7 @@ class CategoryView(PageMetaMixin, ListView):
     template_name = "explainers/category.html"
     context_object_name = "explainers"
     paginate_by = CARDS_PER_PAGE
+    paginator_class = ListingPaginator
 
     def get_queryset(self):
         return (
@@ -235,17 +237,20 @@ class SeriesView(PageMetaMixin, ListView):
     template_name = "explainers/series.html"
     context_object_name = "explainers"
     paginate_by = CARDS_PER_PAGE
+    paginator_class = ListingPaginator
+    # A series readers have nothing to read in is not a page (yet): a 404 from the count
+    # the pages need anyway.
+    allow_empty = False
 
     def get_queryset(self):
-        # A series readers have nothing to read in is not a page (yet).
-        self.series = get_object_or_404(
-            Series.objects.with_published_explainers(), slug=self.kwargs["slug"]
-        )
+        self.series = get_object_or_404(Series, slug=self.kwargs["slug"])
+        # Newest first, as its feed: the order an index serves whatever the series' size
+        # (a series may hold half the site).
         return (
             Explainer.objects.published()
             .filter(series=self.series)
             .for_cards()
-            .order_by("category__path", "position", "pk")
+            .order_by("-published_at", "pk")
         )
 
     def get_context_data(self, **kwargs):

@@ -1,5 +1,6 @@
 """The deployment files, for what hadolint (.ci/run) and `make prod-check` cannot see:
-gunicorn.conf.py, docker/healthcheck.py, docker/setup.sh, docker-compose.yml and .env.example.
+docker/gunicorn.conf.py, docker/healthcheck.py, docker/setup.sh, docker-compose.yml and
+.env.example.
 
 The Dockerfile is left to hadolint, run here when it is installed. There is no Docker engine
 here, so docker-compose.yml is read as text (PyYAML is not a dependency); gunicorn.conf.py, the
@@ -26,6 +27,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+GUNICORN_CONF = ROOT / "docker" / "gunicorn.conf.py"
 VENV_BIN = Path(sys.executable).parent
 
 # Every variable the settings, compose file and gunicorn read, as .env.example must list them.
@@ -98,7 +100,7 @@ def test_hadolint_finds_nothing_to_say_about_the_dockerfile():
     assert result.returncode == 0 and result.stdout == "", result.stdout + result.stderr
 
 
-# --- gunicorn.conf.py -------------------------------------------------------------------------
+# --- docker/gunicorn.conf.py --------------------------------------------------------------------
 
 GUNICORN_VARIABLES = [
     "GUNICORN_WORKERS",
@@ -115,7 +117,7 @@ def load_gunicorn_config(monkeypatch, **env):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", GUNICORN_CONF)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -193,7 +195,7 @@ def test_gunicorn_serves_with_this_config_and_logs_method_path_status_duration_a
     out, err = tmp_path / "stdout.log", tmp_path / "stderr.log"
     with out.open("w") as stdout, err.open("w") as stderr:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")]
+            [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF)]
             + ["--chdir", str(tmp_path), "tinyapp:application"],
             env={
                 "PATH": f"{VENV_BIN}:/usr/bin:/bin",

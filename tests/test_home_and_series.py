@@ -95,3 +95,26 @@ def test_a_failing_page_answers_500_in_the_site_layout(monkeypatch):
     assert soup.h1.get_text() == "Something went wrong"
     assert soup.select_one(".site-header")
     assert "the database went away" not in response.content.decode()
+
+
+def test_a_series_page_lists_the_newest_first_across_categories(client):
+    older, newer = make_category("Older"), make_category("Newer")
+    now = timezone.now()
+    for days, category, title in [(3, older, "Third"), (1, newer, "First"), (2, older, "Second")]:
+        make_explainer(
+            category, title, published_at=now - timezone.timedelta(days=days)
+        ).series.add("MONA Bridge")
+
+    titles = [card["title"] for card in cards(page_soup(client.get("/series/mona-bridge/")))]
+
+    assert titles == ["First", "Second", "Third"]
+
+
+def test_a_series_with_nothing_published_has_no_page(client):
+    category = make_category()
+    make_explainer(category, "Draft", status=Explainer.Status.DRAFT).series.add("MONA Bridge")
+    later = timezone.now() + timezone.timedelta(days=1)
+    make_explainer(category, "Scheduled", published_at=later).series.add("MONA Bridge")
+
+    assert client.get("/series/mona-bridge/").status_code == 404
+    assert client.get("/series/mona-bridge/?page=2").status_code == 404

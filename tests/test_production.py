@@ -79,7 +79,7 @@ def gunicorn(env: dict, log: Path):
     port = free_port()
     with log.open("w") as output:
         process = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "--config", "gunicorn.conf.py", "site_config.wsgi"],
+            [PYTHON, "-m", "gunicorn", "--config", "docker/gunicorn.conf.py", "site_config.wsgi"],
             cwd=PROJECT,
             env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1"},
             stdout=output,
@@ -346,7 +346,7 @@ def test_a_request_id_is_echoed_when_sent_and_generated_when_not(site):
     for answer in [*generated, replaced]:
         assert re.fullmatch(r"[0-9a-f]{32}", answer["X-Request-ID"])
     assert generated[0]["X-Request-ID"] != generated[1]["X-Request-ID"]
-    # gunicorn's access log line carries the same id (gunicorn.conf.py).
+    # gunicorn's access log line carries the same id (docker/gunicorn.conf.py).
     deadline = time.monotonic() + 5
     while "request_id=proxy-4f2a.17_b" not in site.log_text() and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -477,6 +477,10 @@ def _write_explainers(planned_explainers: list[PlannedExplainer], category: Cate
         [SeriesItem(content_object=explainer, tag=tag) for explainer, tag in new_series_items],
         batch_size=BATCH_SIZE,
     )
+    # Bulk writes send no signals: the lead series of what was given series here.
+    reseried = list(dict.fromkeys(explainer.pk for explainer, _ in new_series_items))
+    for ids in _batches(reseries_ids + reseried):
+        Explainer.objects.filter(pk__in=ids).refresh_lead_series()
     written = new_explainers + changed_explainers
     if written:
         run.written.append([explainer.pk for explainer in written])

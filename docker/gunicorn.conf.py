@@ -1,6 +1,10 @@
 """Gunicorn settings, from the environment so that one image fits every host.
 
-    gunicorn --config gunicorn.conf.py site_config.wsgi:application
+    gunicorn --config docker/gunicorn.conf.py site_config.wsgi:application
+
+Here, not at the project's root, because gunicorn reads a ./gunicorn.conf.py unasked: a plain
+`gunicorn site_config.wsgi` run in a checkout (a benchmark beside another site, a quick try)
+gets gunicorn's own defaults, as the other site does, not the container's threads and log.
 
 Variables (all optional): GUNICORN_WORKERS, GUNICORN_THREADS, GUNICORN_TIMEOUT, GUNICORN_BIND,
 FORWARDED_ALLOW_IPS (gunicorn's own name for it) and DJANGO_LOG_LEVEL, shared with Django.
