@@ -24,9 +24,9 @@ from explainers.cache import (
     NEXT_PUBLICATION_KEY,
     VERSION_KEY,
     StoredPage,
-    _allow_shared_caches,
-    _lifetime,
+    allow_shared_caches,
     content_version,
+    page_lifetime,
 )
 
 ANSWER_KEY_PREFIX = "api:v1:answer:"
@@ -60,10 +60,10 @@ def cached_answer(request, params: dict, build: Callable[[], bytes]) -> HttpResp
     if stored is not None and stored.version == version:
         response = json_answer(stored.body)
         response["X-Cache"] = "hit"
-        _allow_shared_caches(response, stored.expires)
+        allow_shared_caches(response, stored.expires)
         return response
     body = build()
-    expires = time.time() + _lifetime(version, found.get(NEXT_PUBLICATION_KEY))
+    expires = time.time() + page_lifetime(version, found.get(NEXT_PUBLICATION_KEY))
     try:
         cache.set(
             key, StoredPage(version, expires, False, [], body), max(1, int(expires - time.time()))
@@ -72,5 +72,5 @@ def cached_answer(request, params: dict, build: Callable[[], bytes]) -> HttpResp
         logger.warning("API cache unavailable; %s not stored", request.path)
     response = json_answer(body)
     response["X-Cache"] = "miss"
-    _allow_shared_caches(response, expires)
+    allow_shared_caches(response, expires)
     return response

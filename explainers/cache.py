@@ -216,7 +216,7 @@ class PageCacheMiddleware:
         cacheable = getattr(response, "cacheable", None)
         if cacheable is None or response.cookies:
             return self.answer(request, response)
-        lifetime = _lifetime(version, found.get(NEXT_PUBLICATION_KEY))
+        lifetime = page_lifetime(version, found.get(NEXT_PUBLICATION_KEY))
         expires = time.time() + lifetime
         headers = [
             (name, value) for name, value in response.items()
@@ -232,7 +232,7 @@ class PageCacheMiddleware:
         self.store(request, pages, cacheable.number, expires)
         response["X-Cache"] = "miss"
         encode_response(response, encoding, bodies[encoding])
-        _allow_shared_caches(response, expires)
+        allow_shared_caches(response, expires)
         return without_body_for_head(request, response)
 
     def stored(self, request, found, version, asked, encoding) -> StoredPage | None:
@@ -268,14 +268,14 @@ class PageCacheMiddleware:
         response["X-Cache"] = "hit"
         response["Content-Length"] = str(len(stored.body))
         encode_response(response, encoding, stored.body)
-        _allow_shared_caches(response, stored.expires)
+        allow_shared_caches(response, stored.expires)
         not_modified = get_conditional_response(
             request, etag=response.get("ETag"), response=response
         )
         return not_modified or without_body_for_head(request, response)
 
 
-def _allow_shared_caches(response, expires: float) -> None:
+def allow_shared_caches(response, expires: float) -> None:
     # Browsers revalidate every time (a 304 with the ETag); a CDN may keep the page until
     # the next scheduled publication at the latest.
     patch_cache_control(
@@ -292,7 +292,7 @@ def _fresh(stored: StoredPage | None, version: int) -> bool:
     return stored is not None and stored.version == version
 
 
-def _lifetime(version: int, known: tuple | None) -> int:
+def page_lifetime(version: int, known: tuple | None) -> int:
     """How long a page may be kept: not past the next scheduled publication.
 
     ``known`` is what the cache holds: (version, next publication time or None).
