@@ -7,9 +7,12 @@ transaction commits, so the next request on any machine finds the stored page ou
 and renders afresh. Signed-in editors bypass the cache both ways: they never get a cached
 page and never fill one.
 
-PageCacheMiddleware sits near the top of MIDDLEWARE, as WhiteNoise does for static files: a
-hit is answered from the cache with the headers the whole stack gave the page when it was
-rendered (security headers, CSP, ETag), without running the rest. A lookup is one round trip:
+A hit is answered from the cache with the headers the whole stack gave the page when it was
+rendered (security headers, CSP, ETag), without running the rest: under gunicorn by
+PageCacheApplication, the WSGI application in front of Django's (as WhiteNoise can stand in
+front of an application), so a hit costs no Django handler, signal or middleware; elsewhere
+(the test client, runserver's handler) by PageCacheMiddleware near the top of MIDDLEWARE,
+which also stores what the views render. A lookup is one round trip:
 the version, the page in the encoding the client takes and the time of the next scheduled
 publication (which bounds how long a page may be kept, and is read from the database once per
 version rather than on every render) come back from one MGET. Each page is stored as rendered
@@ -25,11 +28,14 @@ that is not paginated answers every ``?page=`` from its one entry. Only GET and 
 import hashlib
 import logging
 import time
+from functools import cache as once
 from functools import wraps
 from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.wsgi import WSGIRequest
 from django.db import transaction
 from django.http import HttpResponse, QueryDict
 from django.urls import reverse
@@ -49,7 +55,13 @@ from .compression import (
     is_compressible,
     without_body_for_head,
 )
-from .middleware import SAFE_METHODS, safe_methods_only
+from .middleware import (
+    REQUEST_ID_HEADER,
+    SAFE_METHODS,
+    hostile_address_refusal,
+    request_id_for,
+    safe_methods_only,
+)
 from .models import Explainer
 
 VERSION_KEY = "explainers:content-version"
@@ -58,6 +70,8 @@ PAGE_KEY_PREFIX = "explainers:page:v3:"
 # The only query parameter a cached page reads (ListView's page number). The search page's
 # ``q`` would make one entry per query: search is not cached.
 PAGE_PARAMETER = "page"
+# Where PageCacheApplication leaves its lookup of a miss for PageCacheMiddleware.
+LOOKUP_KEY = "explainers.page_cache.lookup"
 # Headers of one answer rather than of the page: set afresh on every answer, never stored.
 PER_ANSWER_HEADERS = {
     "cache-control", "content-encoding", "content-length", "date", "vary", "x-cache",
@@ -170,52 +184,46 @@ def cached_page(view):
     return safe_methods_only(cached_view)
 
 
+class Lookup(NamedTuple):
+    """One round trip's worth of the cache, for one request."""
+
+    encoding: str  # the one the client takes
+    asked: int | None  # the page number asked for (None: only the view can tell)
+    found: dict  # the version, the next publication and the stored page's encodings
+    version: int
+
+
 class PageCacheMiddleware:
     """Answer readers' GET and HEAD requests for cached pages before the rest of the stack,
     and store the pages ``cached_page`` marks, in every encoding, on their way out.
 
     After RefuseHostileRequestsMiddleware (hostile requests are refused first) and before
     everything else. Requests with a session cookie (editors) are not looked up: their pages
-    may differ from readers'.
+    may differ from readers'. Under gunicorn, PageCacheApplication answers hits before Django
+    handles the request at all, and hands its lookup of a miss on to this middleware.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
-        # Never pages: no lookup for them.
-        self.not_pages = (settings.STATIC_URL, reverse("admin:index"))
 
     def __call__(self, request):
-        if (
-            request.method not in SAFE_METHODS
-            or has_session(request)
-            or request.path.startswith(self.not_pages)
-        ):
+        if not may_be_cached(request):
             return self.answer(request, self.get_response(request))
-        encoding = accepted_encoding(request)
-        asked = asked_page(request)
-        # The page in the encoding asked for and, to compress from, uncompressed.
-        encodings = dict.fromkeys([encoding, IDENTITY])
-        numbers = [1] if asked in (1, None) else [1, asked]
-        keys = [VERSION_KEY, NEXT_PUBLICATION_KEY]
-        keys += [page_key(request, number, name) for number in numbers for name in encodings]
         try:
-            found = cache.get_many(keys)
-            version = found.get(VERSION_KEY) or content_version()
+            lookup = request.META.pop(LOOKUP_KEY, None) or look_up(request)
+        except DisallowedHost:
+            raise  # Django's 400, not a cache outage
         except Exception:  # a cache outage must not take the pages down with it
             logger.warning("Page cache unavailable; serving %s uncached", request.path)
             return self.answer(request, self.get_response(request))
-        stored = {name: self.stored(request, found, version, asked, name) for name in encodings}
-        if stored[encoding] is not None:
-            return self.hit(request, stored[encoding], encoding)
-        if stored[IDENTITY] is not None:
-            # Asked for in this encoding for the first time since it was rendered.
-            page = stored[IDENTITY]._replace(body=compress(stored[IDENTITY].body, encoding))
-            self.store(request, {encoding: page}, asked, page.expires)
-            return self.hit(request, page, encoding)
+        hit = answer_from_cache(request, lookup)
+        if hit is not None:
+            return hit
         response = self.get_response(request)
         cacheable = getattr(response, "cacheable", None)
         if cacheable is None or response.cookies:
             return self.answer(request, response)
+        encoding, version, found = lookup.encoding, lookup.version, lookup.found
         lifetime = page_lifetime(version, found.get(NEXT_PUBLICATION_KEY))
         expires = time.time() + lifetime
         headers = [
@@ -224,36 +232,16 @@ class PageCacheMiddleware:
         ]  # fmt: skip
         # Stored as it is, and in the encoding this client takes; other encodings are made
         # from it when first asked for.
-        bodies = {name: compress(response.content, name) for name in encodings}
+        bodies = {name: compress(response.content, name) for name in (encoding, IDENTITY)}
         pages = {
             name: StoredPage(version, expires, cacheable.paginated, headers, body)
             for name, body in bodies.items()
         }
-        self.store(request, pages, cacheable.number, expires)
+        store(request, pages, cacheable.number, expires)
         response["X-Cache"] = "miss"
         encode_response(response, encoding, bodies[encoding])
         allow_shared_caches(response, expires)
         return without_body_for_head(request, response)
-
-    def stored(self, request, found, version, asked, encoding) -> StoredPage | None:
-        """The fresh stored page answering this request in ``encoding``, if any."""
-        first = found.get(page_key(request, 1, encoding))
-        if asked == 1 or (_fresh(first, version) and not first.paginated):
-            page = first
-        elif asked is None:
-            page = None  # "?page=last": only the view can tell which
-        else:
-            # A list's page `asked` has an entry of its own.
-            page = found.get(page_key(request, asked, encoding))
-        return page if _fresh(page, version) else None
-
-    def store(self, request, pages: dict[str, StoredPage], number: int, expires: float):
-        """Keep ``pages`` (by encoding) as this page at ``number`` until ``expires``."""
-        entries = {page_key(request, number, name): page for name, page in pages.items()}
-        try:
-            cache.set_many(entries, max(1, int(expires - time.time())))
-        except Exception:
-            logger.warning("Page cache unavailable; %s not stored", request.path)
 
     def answer(self, request, response):
         """A page not answered from the cache nor stored: compressed all the same."""
@@ -261,18 +249,118 @@ class PageCacheMiddleware:
             encode_response(response, accepted_encoding(request))
         return without_body_for_head(request, response)
 
-    def hit(self, request, stored: StoredPage, encoding: str):
-        response = HttpResponse(stored.body)
-        for name, value in stored.headers:
-            response[name] = value
-        response["X-Cache"] = "hit"
-        response["Content-Length"] = str(len(stored.body))
-        encode_response(response, encoding, stored.body)
-        allow_shared_caches(response, stored.expires)
-        not_modified = get_conditional_response(
-            request, etag=response.get("ETag"), response=response
-        )
-        return not_modified or without_body_for_head(request, response)
+
+class PageCacheApplication:
+    """The WSGI application in front of Django's: a reader's cached page is answered from one
+    cache round trip, before Django's handler, its signals and its middleware run (as WhiteNoise
+    answers static files in front of an application).
+
+    A hit is the answer PageCacheMiddleware would give (stored headers, ETag and 304, HEAD
+    without a body, a request id), after the same refusal of hostile addresses. Anything else
+    goes to Django with the lookup in its environ, so a miss costs one round trip, not two.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") in SAFE_METHODS:
+            request = WSGIRequest(environ)
+            if may_be_cached(request) and hostile_address_refusal(request) is None:
+                try:
+                    lookup = look_up(request)
+                except DisallowedHost:
+                    lookup = None  # Django answers it with its 400
+                except Exception:
+                    lookup = None  # an outage: PageCacheMiddleware logs it and serves uncached
+                if lookup is not None:
+                    hit = answer_from_cache(request, lookup)
+                    if hit is not None:
+                        hit[REQUEST_ID_HEADER] = request_id_for(request)
+                        start_response(f"{hit.status_code} {hit.reason_phrase}", hit.items())
+                        return [hit.content]
+                    environ[LOOKUP_KEY] = lookup
+        return self.application(environ, start_response)
+
+
+def may_be_cached(request) -> bool:
+    """A reader's GET or HEAD of a page (not a static file, the admin or the API)."""
+    return (
+        request.method in SAFE_METHODS
+        and not has_session(request)
+        and not request.path.startswith(not_pages())
+    )
+
+
+@once
+def not_pages() -> tuple[str, ...]:
+    """Addresses that are never pages: no lookup for them (the API keeps its own cache)."""
+    from api.selectors import API_NAMESPACE  # the API's modules import this one
+
+    return (settings.STATIC_URL, reverse("admin:index"), reverse(f"{API_NAMESPACE}:api-root"))
+
+
+def look_up(request) -> Lookup:
+    """Fetch, in one round trip, what answering ``request`` from the cache takes: the
+    version, the next publication time and the page in the client's encoding and
+    uncompressed (to compress from), at page 1 and at the page asked for."""
+    encoding = accepted_encoding(request)
+    asked = asked_page(request)
+    numbers = [1] if asked in (1, None) else [1, asked]
+    keys = [VERSION_KEY, NEXT_PUBLICATION_KEY]
+    keys += [
+        page_key(request, number, name)
+        for number in numbers
+        for name in dict.fromkeys([encoding, IDENTITY])
+    ]
+    found = cache.get_many(keys)
+    return Lookup(encoding, asked, found, found.get(VERSION_KEY) or content_version())
+
+
+def answer_from_cache(request, lookup: Lookup) -> HttpResponse | None:
+    """The cached answer to ``request``, or None when the page must be rendered."""
+    page = stored(request, lookup, lookup.encoding)
+    if page is None:
+        uncompressed = stored(request, lookup, IDENTITY)
+        if uncompressed is None:
+            return None
+        # Asked for in this encoding for the first time since it was rendered.
+        page = uncompressed._replace(body=compress(uncompressed.body, lookup.encoding))
+        number = lookup.asked if page.paginated else 1  # the entry it was found as
+        store(request, {lookup.encoding: page}, number, page.expires)
+    response = HttpResponse(page.body)
+    for name, value in page.headers:
+        response[name] = value
+    response["X-Cache"] = "hit"
+    response["Content-Length"] = str(len(page.body))
+    encode_response(response, lookup.encoding, page.body)
+    allow_shared_caches(response, page.expires)
+    # The response itself, or a 304 when the client's copy is still this one.
+    response = get_conditional_response(request, etag=response.get("ETag"), response=response)
+    return without_body_for_head(request, response)
+
+
+def stored(request, lookup: Lookup, encoding: str) -> StoredPage | None:
+    """The fresh stored page answering this request in ``encoding``, if any."""
+    found, asked, version = lookup.found, lookup.asked, lookup.version
+    first = found.get(page_key(request, 1, encoding))
+    if asked == 1 or (_fresh(first, version) and not first.paginated):
+        page = first
+    elif asked is None:
+        page = None  # "?page=last": only the view can tell which
+    else:
+        # A list's page `asked` has an entry of its own.
+        page = found.get(page_key(request, asked, encoding))
+    return page if _fresh(page, version) else None
+
+
+def store(request, pages: dict[str, StoredPage], number: int, expires: float):
+    """Keep ``pages`` (by encoding) as this page at ``number`` until ``expires``."""
+    entries = {page_key(request, number, name): page for name, page in pages.items()}
+    try:
+        cache.set_many(entries, max(1, int(expires - time.time())))
+    except Exception:
+        logger.warning("Page cache unavailable; %s not stored", request.path)
 
 
 def allow_shared_caches(response, expires: float) -> None:

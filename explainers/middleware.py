@@ -28,8 +28,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = incoming if ACCEPTABLE_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_for(request)
         token = current_request_id.set(request_id)
         try:
             response = self.get_response(request)
@@ -37,6 +36,12 @@ class RequestIdMiddleware:
             current_request_id.reset(token)
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+def request_id_for(request) -> str:
+    """The load balancer's id when it looks like one, else a fresh one."""
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    return incoming if ACCEPTABLE_ID.match(incoming) else uuid.uuid4().hex
 
 
 class RequestIdLogFilter(logging.Filter):
@@ -77,6 +82,19 @@ def refusal(status: int, message: str) -> HttpResponse:
     return response
 
 
+def hostile_address_refusal(request) -> HttpResponse | None:
+    """A 400 for a path or query holding control characters; None for a sound address."""
+    if CONTROL_CHARACTERS.search(request.path):
+        return refusal(400, "Bad request: the URL path contains control characters.")
+    for name, values in request.GET.lists():
+        if CONTROL_CHARACTERS.search(name):
+            return refusal(400, "Bad request: a query parameter name contains control characters.")
+        if any(CONTROL_CHARACTERS.search(value) for value in values):
+            shown = f'the query parameter "{name}"' if PLAIN_NAME.match(name) else "a query value"
+            return refusal(400, f"Bad request: {shown} contains control characters.")
+    return None
+
+
 class RefuseHostileRequestsMiddleware:
     """Answer malformed or abusive requests with a 4xx before any view, query or body read.
 
@@ -95,23 +113,8 @@ class RefuseHostileRequestsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self.check_address(request) or self.check_body_size(request)
+        response = hostile_address_refusal(request) or self.check_body_size(request)
         return response or self.get_response(request)
-
-    def check_address(self, request):
-        if CONTROL_CHARACTERS.search(request.path):
-            return refusal(400, "Bad request: the URL path contains control characters.")
-        for name, values in request.GET.lists():
-            if CONTROL_CHARACTERS.search(name):
-                return refusal(
-                    400, "Bad request: a query parameter name contains control characters."
-                )
-            if any(CONTROL_CHARACTERS.search(value) for value in values):
-                shown = (
-                    f'the query parameter "{name}"' if PLAIN_NAME.match(name) else "a query value"
-                )
-                return refusal(400, f"Bad request: {shown} contains control characters.")
-        return None
 
     def check_body_size(self, request):
         try:

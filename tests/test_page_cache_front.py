@@ -1,0 +1,140 @@
+"""The WSGI application gunicorn serves answers readers' cached pages before Django handles the
+request (no request signals, no middleware), with the answer the middleware would give.
+
+Requests go through ``site_config.wsgi.application`` itself, with real WSGI environs.
+"""
+
+import gzip
+import io
+import sys
+from unittest import mock
+
+import pytest
+from django.core.cache import cache
+from django.core.signals import request_started
+
+from site_config.wsgi import application
+
+from .helpers import make_explainer
+
+pytestmark = pytest.mark.django_db
+
+CATEGORY = "/ai-principles/llm-foundations/"
+
+
+@pytest.fixture
+def explainer(category):
+    explainer = make_explainer(category, "What is attention?", position=0)
+    explainer.series.add("MONA explainer")
+    return explainer
+
+
+class Answer:
+    def __init__(self, status, headers, body, handled_by_django):
+        self.status = int(status.split()[0])
+        self.headers = {name.lower(): value for name, value in headers}
+        self.body = body
+        self.handled_by_django = handled_by_django
+
+
+def wsgi_get(path, *, method="GET", query="", host="testserver", **headers):
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": host,
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+        **{f"HTTP_{name.upper()}": value for name, value in headers.items()},
+    }
+    started = []
+    seen = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        seen.update(status=status, headers=list(response_headers))
+
+    def on_start(**kwargs):
+        started.append(True)
+
+    request_started.connect(on_start)
+    try:
+        chunks = application(environ, start_response)
+        body = b"".join(chunks)
+        if hasattr(chunks, "close"):
+            chunks.close()
+    finally:
+        request_started.disconnect(on_start)
+    return Answer(seen["status"], seen["headers"], body, bool(started))
+
+
+def test_a_cached_page_is_answered_before_django_with_the_stored_headers(explainer):
+    miss = wsgi_get(CATEGORY)
+    hit = wsgi_get(CATEGORY)
+
+    assert (miss.headers["x-cache"], miss.handled_by_django) == ("miss", True)
+    assert (hit.status, hit.headers["x-cache"], hit.handled_by_django) == (200, "hit", False)
+    assert hit.body == miss.body and b"What is attention?" in hit.body
+    assert int(hit.headers["content-length"]) == len(hit.body)
+    for name in ("content-security-policy", "etag", "x-frame-options", "content-type"):
+        assert hit.headers[name] == miss.headers[name], name
+    assert "Accept-Encoding" in hit.headers["vary"] and "Cookie" in hit.headers["vary"]
+    assert "s-maxage" in hit.headers["cache-control"]
+    # Every answer has an id for the access log; a load balancer's is kept.
+    assert len(hit.headers["x-request-id"]) == 32
+    assert wsgi_get(CATEGORY, x_request_id="lb-42").headers["x-request-id"] == "lb-42"
+
+
+def test_a_repeat_visit_gets_304_and_head_gets_no_body_from_the_front(explainer):
+    etag = wsgi_get(CATEGORY).headers["etag"]
+
+    not_modified = wsgi_get(CATEGORY, if_none_match=etag)
+    head = wsgi_get(CATEGORY, method="HEAD")
+
+    assert (not_modified.status, not_modified.body, not_modified.handled_by_django) == (
+        304,
+        b"",
+        False,
+    )
+    assert (head.status, head.body, head.handled_by_django) == (200, b"", False)
+    assert head.headers["x-cache"] == "hit"
+
+
+def test_the_front_serves_each_encoding_the_client_takes(explainer):
+    plain = wsgi_get(CATEGORY)
+    wsgi_get(CATEGORY, accept_encoding="gzip")  # compressed once, from the stored page
+
+    gzipped = wsgi_get(CATEGORY, accept_encoding="gzip")
+
+    assert (gzipped.headers["content-encoding"], gzipped.handled_by_django) == ("gzip", False)
+    assert gzip.decompress(gzipped.body) == plain.body
+
+
+def test_hostile_addresses_are_refused_even_when_the_page_is_cached(explainer):
+    wsgi_get(CATEGORY)
+
+    refused = wsgi_get(CATEGORY, query="utm_source=%00")
+
+    assert refused.status == 400 and b"control characters" in refused.body
+
+
+def test_editors_and_unknown_hosts_go_through_django(explainer):
+    wsgi_get(CATEGORY)
+
+    editor = wsgi_get(CATEGORY, cookie="sessionid=abc")
+    stranger = wsgi_get(CATEGORY, host="evil.example")
+
+    assert editor.handled_by_django and "x-cache" not in editor.headers
+    assert (stranger.status, stranger.handled_by_django) == (400, True)
+
+
+def test_a_miss_costs_one_cache_lookup_not_two(explainer):
+    with mock.patch.object(cache, "get_many", wraps=cache.get_many) as get_many:
+        miss = wsgi_get(CATEGORY)
+
+    assert miss.headers["x-cache"] == "miss"
+    page_lookups = [call for call in get_many.call_args_list if len(call.args[0]) > 2]
+    assert len(page_lookups) == 1
