@@ -47,23 +47,22 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from import_bench import BenchError
+from pages_bench import gunicorn
+
 PYTHON = sys.executable
-GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 HOST = "127.0.0.1"  # the only address this script ever sends requests to
 WORKERS = 2
 CATEGORY_PATH = "/ai-principles/llm-foundations/"
-START_TIMEOUT = 30  # seconds for gunicorn to answer
 COMMAND_TIMEOUT = 180  # seconds for each set-up command
 MARKDOWN_TIMEOUT = 60  # seconds for each pathological body
 READER_TIMEOUT = 40  # seconds for the reader's GET of the pathological explainer
@@ -133,10 +132,6 @@ print(json.dumps({"seconds": time.perf_counter() - start, "html": len(html)}))
 """
 
 
-class BenchError(Exception):
-    """A set-up step failed: the figures would mean nothing."""
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -201,7 +196,7 @@ def run_benchmark(project: Path) -> tuple[list[tuple[str, str, str]], list[str]]
         )
         renditions = tmp / "media" / "renditions"
         log_path = tmp / "gunicorn.log"
-        with gunicorn(project, env, log_path) as port:
+        with gunicorn(env, log_path, project) as (port, _):
             say(f"gunicorn on {HOST}:{port}")
             say("phase 1: rendition flood ...")
             rows += rendition_flood(port, facts["hero"], renditions, notes)
@@ -596,62 +591,6 @@ def run(command: list[str], project: Path, env: dict, timeout: float) -> str:
             f"{' '.join(command[:3])} exited with {done.returncode}:\n{done.stderr[-2000:]}"
         )
     return done.stdout
-
-
-@contextmanager
-def gunicorn(project: Path, env: dict, log_path: Path):
-    """Start gunicorn on a free port of 127.0.0.1, yield the port; always stop it."""
-    port = free_port()
-    command = [
-        GUNICORN,
-        "site_config.wsgi:application",
-        *("--config", "docker/gunicorn.conf.py"),
-        *("--max-requests", "0"),
-        *("--workers", str(WORKERS)),
-        *("--bind", f"{HOST}:{port}"),
-    ]
-    with open(log_path, "wb") as log:
-        # A session of its own: stopping its process group stops the master and its workers.
-        server = subprocess.Popen(
-            command, cwd=project, env=env, stdout=log, stderr=log, start_new_session=True
-        )
-    try:
-        wait_until_answering(server, port, log_path)
-        yield port
-    finally:
-        stop(server)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_answering(server: subprocess.Popen, port: int, log_path: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise BenchError(f"gunicorn exited with {server.returncode}:\n{tail(log_path)}")
-        if get(port, "/", timeout=2)[0] is not None:
-            return
-        time.sleep(0.1)
-    raise BenchError(f"gunicorn did not answer within {START_TIMEOUT} s:\n{tail(log_path)}")
-
-
-def stop(server: subprocess.Popen) -> None:
-    if server.poll() is not None:
-        return
-    os.killpg(server.pid, signal.SIGTERM)  # our own process group: gunicorn's master and workers
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-
-
-def tail(path: Path, size: int = 2000) -> str:
-    return path.read_text(errors="replace")[-size:]
 
 
 def say(message: str) -> None:

@@ -41,3 +41,24 @@ def database(url: str | None, tmp: Path, name_prefix: str):
         )
         if dropped.returncode != 0:
             print(f"WARNING: could not drop database {name}: {dropped.stderr}", file=sys.stderr)
+
+
+def synthetic_leaves(sections: int, leaves: int) -> list:
+    """Bulk-create ``sections`` sections and ``leaves`` categories spread over them, the tree
+    the synthetic benchmarks fill; return the leaves. Needs Django set up and a transaction."""
+    from explainers.models import Category
+
+    roots = Category.objects.bulk_create(
+        Category(name=f"Section {n}", slug=f"section-{n}", path=f"section-{n}", position=n)
+        for n in range(sections)
+    )
+    return Category.objects.bulk_create(
+        Category(
+            name=f"Category {n}",
+            slug=f"category-{n}",
+            parent=roots[n % sections],
+            path=f"{roots[n % sections].slug}/category-{n}",
+            position=n // sections,
+        )
+        for n in range(leaves)
+    )

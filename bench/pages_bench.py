@@ -323,8 +323,9 @@ def bench_env(tmp: Path, database_url: str) -> dict:
 
 
 @contextmanager
-def gunicorn(env: dict, log_path: Path):
-    """Start gunicorn on a free port of 127.0.0.1, yield (port, master pid); always stop it."""
+def gunicorn(env: dict, log_path: Path, project: Path = PROJECT):
+    """Start gunicorn in ``project`` on a free port of 127.0.0.1, yield (port, master pid);
+    always stop it."""
     port = free_port()
     command = [
         GUNICORN,
@@ -338,7 +339,7 @@ def gunicorn(env: dict, log_path: Path):
     with open(log_path, "wb") as log:
         # A session of its own: stopping its process group stops the master and its workers.
         server = subprocess.Popen(
-            command, cwd=PROJECT, env=env, stdout=log, stderr=log, start_new_session=True
+            command, cwd=project, env=env, stdout=log, stderr=log, start_new_session=True
         )
     try:
         wait_until_answering(server, port, log_path)

@@ -51,7 +51,7 @@ import time
 from pathlib import Path
 
 from bench_database import database
-from import_bench import BenchError, run_measured
+from import_bench import SUBJECTS, WORDS, BenchError, run_measured
 from pages_bench import gunicorn
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -70,23 +70,6 @@ UNCACHED_SETTINGS_SOURCE = """from site_config.settings import *  # noqa: F403
 DUMMY = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
 CACHES = {alias: DUMMY for alias in CACHES}  # noqa: F405
 """
-
-SUBJECTS = [
-    "Attention Heads",
-    "Diffusion Models",
-    "Tokenizers",
-    "Scaling Laws",
-    "Reward Models",
-    "Vector Databases",
-    "Embeddings",
-    "Sparse Experts",
-    "KV Caches",
-    "Quantization",
-]
-WORDS = (
-    "model training inference tokens attention latent space gradient loss data compute "
-    "probability layers weights alignment benchmark memory context window prediction"
-).split()
 
 
 def main() -> int:

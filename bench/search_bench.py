@@ -36,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_database import database
+from bench_database import database, synthetic_leaves
 
 PROJECT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -140,7 +140,7 @@ def fill(count: int) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from explainers.models import Category, Explainer, SearchTerm, Series, SeriesItem
+    from explainers.models import Explainer, SearchTerm, Series, SeriesItem
     from explainers.services.search_index import search_index_rebuild
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -157,20 +157,7 @@ def fill(count: int) -> None:
 
     now = timezone.now()
     with transaction.atomic():
-        sections = Category.objects.bulk_create(
-            Category(name=f"Section {n}", slug=f"section-{n}", path=f"section-{n}", position=n)
-            for n in range(SECTIONS)
-        )
-        leaves = Category.objects.bulk_create(
-            Category(
-                name=f"Topic {n}",
-                slug=f"topic-{n}",
-                parent=sections[n % SECTIONS],
-                path=f"{sections[n % SECTIONS].slug}/topic-{n}",
-                position=n // SECTIONS,
-            )
-            for n in range(max(1, count // 100))
-        )
+        leaves = synthetic_leaves(SECTIONS, max(1, count // 100))
         series = Series.objects.bulk_create(
             Series(name=f"Series {n}", slug=f"series-{n}") for n in range(max(1, count // 1000))
         )

@@ -48,7 +48,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench_database import database
+from bench_database import database, synthetic_leaves
 
 PROJECT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -140,25 +140,12 @@ def fill(count: int) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from explainers.models import Category, Explainer, Series, SeriesItem
+    from explainers.models import Explainer, Series, SeriesItem
 
     call_command("migrate", verbosity=0, interactive=False)
     now = timezone.now()
     with transaction.atomic():
-        sections = Category.objects.bulk_create(
-            Category(name=f"Section {n}", slug=f"section-{n}", path=f"section-{n}", position=n)
-            for n in range(SECTIONS)
-        )
-        leaves = Category.objects.bulk_create(
-            Category(
-                name=f"Category {n}",
-                slug=f"category-{n}",
-                parent=sections[n % SECTIONS],
-                path=f"{sections[n % SECTIONS].slug}/category-{n}",
-                position=n // SECTIONS,
-            )
-            for n in range(max(1, count // 100))
-        )
+        leaves = synthetic_leaves(SECTIONS, max(1, count // 100))
         published = Explainer.Status.PUBLISHED
         kinds = [("published", count, published, -1), ("draft", count // 20, "draft", None)]
         kinds.append(("scheduled", count // 100, published, 1))
