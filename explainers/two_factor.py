@@ -27,7 +27,6 @@ from functools import wraps
 from urllib.parse import urlencode
 
 import django_otp
-import segno
 from axes.helpers import get_client_ip_address
 from django import forms
 from django.conf import settings
@@ -507,6 +506,10 @@ def setup(request):
             request.session[NEW_CODES_SESSION_KEY] = codes
             return redirect(_with_next(reverse("two_factor_recovery_codes"), _next_url(request)))
         form.add_error("code", "That code is not right: check the app and try the next one.")
+    # Imported here: only this page draws QR codes, and every reader-serving worker would
+    # otherwise hold the encoder's tables.
+    import segno
+
     uri = device.config_url
     secret = b32encode(device.bin_key).decode()
     return _page(

@@ -167,8 +167,7 @@ def listings_import(
                 _record_baselines(run, progress)
                 # Bulk writes send no signal: site search indexes the rows written here.
                 progress.step("Indexing for search")
-                for ids in run.written:
-                    search_index_refresh(explainer_ids=ids)
+                search_index_refresh(explainer_ids=[pk for ids in run.written for pk in ids])
                 # Drawn by the worker after the commit, once per shared placeholder file.
                 hero_renditions_schedule(heroes=run.heroes_to_render())
                 progress.step("Drawing missing placeholder files")
