@@ -58,7 +58,9 @@ class ExplainerFeed(Feed):
 
     def items(self, obj=None):
         explainers = self.explainers(obj).select_related("category", "hero").with_series()
-        return explainers.order_by("-published_at", "-pk")[:FEED_SIZE]
+        # The order of the home page's latest and of a series: the one the latest-published
+        # index holds, so that ties (an import publishes thousands at one time) are not sorted.
+        return explainers.order_by("-published_at", "pk")[:FEED_SIZE]
 
     def explainers(self, obj):
         return Explainer.objects.published()
