@@ -11,7 +11,8 @@ from unittest import mock
 
 import pytest
 from django.core.cache import cache
-from django.core.signals import request_started
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from site_config.wsgi import application
 
@@ -61,6 +62,10 @@ def wsgi_get(path, *, method="GET", query="", host="testserver", **headers):
         started.append(True)
 
     request_started.connect(on_start)
+    # As Django's test client does: the test's transaction holds the data, and closing the
+    # connection at the end of a request would end it (PostgreSQL; SQLite's stays open).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     try:
         chunks = application(environ, start_response)
         body = b"".join(chunks)
@@ -68,6 +73,8 @@ def wsgi_get(path, *, method="GET", query="", host="testserver", **headers):
             chunks.close()
     finally:
         request_started.disconnect(on_start)
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return Answer(seen["status"], seen["headers"], body, bool(started))
 
 
