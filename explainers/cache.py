@@ -265,7 +265,9 @@ class PageCacheApplication:
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") in SAFE_METHODS:
-            request = WSGIRequest(environ)
+            # On a copy: WSGIRequest writes the decoded path into the environ it is given,
+            # which Django's own request, made from the environ after a miss, cannot decode.
+            request = WSGIRequest(environ.copy())
             if may_be_cached(request) and hostile_address_refusal(request) is None:
                 try:
                     lookup = look_up(request)

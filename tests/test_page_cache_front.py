@@ -138,6 +138,16 @@ def test_editors_and_unknown_hosts_go_through_django(explainer):
     assert (stranger.status, stranger.handled_by_django) == (400, True)
 
 
+def test_an_address_outside_ascii_reaches_django_as_sent(explainer):
+    # As a server hands it over: the UTF-8 bytes of the path, one latin-1 character each.
+    path = "/api/v1/series/\U00013677/".encode().decode("latin-1")
+
+    missing = wsgi_get(path)
+    page = wsgi_get("/ai-principles/caf\u00e9/".encode().decode("latin-1"))
+
+    assert (missing.status, page.status) == (404, 404)
+
+
 def test_a_miss_costs_one_cache_lookup_not_two(explainer):
     with mock.patch.object(cache, "get_many", wraps=cache.get_many) as get_many:
         miss = wsgi_get(CATEGORY)
