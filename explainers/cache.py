@@ -279,7 +279,7 @@ class PageCacheApplication:
                     hit = answer_from_cache(request, lookup)
                     if hit is not None:
                         hit[REQUEST_ID_HEADER] = request_id_for(request)
-                        start_response(f"{hit.status_code} {hit.reason_phrase}", hit.items())
+                        start_response(f"{hit.status_code} {hit.reason_phrase}", [*hit.items()])
                         return [hit.content]
                     environ[LOOKUP_KEY] = lookup
         return self.application(environ, start_response)

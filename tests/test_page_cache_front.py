@@ -8,17 +8,20 @@ import gzip
 import io
 import sys
 from unittest import mock
+from wsgiref.validate import validator
 
 import pytest
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
-from site_config.wsgi import application
+from site_config.wsgi import application as site_application
 
 from .helpers import make_explainer
 
 pytestmark = pytest.mark.django_db
+# PEP 3333 checked on every call (headers a list of tuples, as wsgiref's server requires).
+application = validator(site_application)
 
 CATEGORY = "/ai-principles/llm-foundations/"
 
@@ -47,9 +50,14 @@ def wsgi_get(path, *, method="GET", query="", host="testserver", **headers):
         "SERVER_PORT": "80",
         "SERVER_PROTOCOL": "HTTP/1.1",
         "HTTP_HOST": host,
+        "SCRIPT_NAME": "",
+        "wsgi.version": (1, 0),
         "wsgi.url_scheme": "http",
         "wsgi.input": io.BytesIO(),
         "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
         **{f"HTTP_{name.upper()}": value for name, value in headers.items()},
     }
     started = []
