@@ -8,11 +8,11 @@ and renders afresh. Signed-in editors bypass the cache both ways: they never get
 page and never fill one.
 
 A hit is answered from the cache with the headers the whole stack gave the page when it was
-rendered (security headers, CSP, ETag), without running the rest: under gunicorn by
-PageCacheApplication, the WSGI application in front of Django's (as WhiteNoise can stand in
-front of an application), so a hit costs no Django handler, signal or middleware; elsewhere
-(the test client, runserver's handler) by PageCacheMiddleware near the top of MIDDLEWARE,
-which also stores what the views render. A lookup is one round trip:
+rendered (security headers, CSP, ETag), without running the rest: under any WSGI server
+(gunicorn, runserver) by PageCacheApplication, the WSGI application in front of Django's (as
+WhiteNoise can stand in front of an application), so a hit costs no Django handler, signal or
+middleware; where no server stands (the test client) by PageCacheMiddleware near the top of
+MIDDLEWARE, which also stores what the views render. A lookup is one round trip:
 the version, the page in the encoding the client takes and the time of the next scheduled
 publication (which bounds how long a page may be kept, and is read from the database once per
 version rather than on every render) come back from one MGET. Each page is stored as rendered
@@ -199,7 +199,7 @@ class PageCacheMiddleware:
 
     After RefuseHostileRequestsMiddleware (hostile requests are refused first) and before
     everything else. Requests with a session cookie (editors) are not looked up: their pages
-    may differ from readers'. Under gunicorn, PageCacheApplication answers hits before Django
+    may differ from readers'. Under a WSGI server, PageCacheApplication answers hits before Django
     handles the request at all, and hands its lookup of a miss on to this middleware.
     """
 
