@@ -305,6 +305,9 @@ CACHES = {
 }
 # How long a CDN may keep a public page; our own cache is invalidated on every change.
 PAGE_CACHE_SECONDS = env_int("DJANGO_CACHE_SECONDS", 300)
+# How long each web process answers a page from its own copy of what the shared cache gave it,
+# before asking again: how long a change may take to reach readers (explainers.cache).
+PAGE_CACHE_LOCAL_SECONDS = env_int("DJANGO_CACHE_LOCAL_SECONDS", 1)
 # Addresses on one page of a sitemap section (explainers/sitemaps.py). Google takes up to
 # 50,000 (and 50 MB) a file; smaller pages render in a fraction of the time and memory, and
 # each is cached on its own.

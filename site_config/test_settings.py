@@ -13,3 +13,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Background tasks (renditions) run as soon as they are queued, in the test's process,
 # instead of waiting in the database for a worker.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+# Each test sees a change at once (tests/test_page_cache_front.py turns the copy on).
+PAGE_CACHE_LOCAL_SECONDS = 0

@@ -7,13 +7,16 @@ Requests go through ``site_config.wsgi.application`` itself, with real WSGI envi
 import gzip
 import io
 import sys
+import time
 from unittest import mock
 from wsgiref.validate import validator
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.utils import timezone
 
 from site_config.wsgi import application as site_application
 
@@ -163,3 +166,65 @@ def test_a_miss_costs_one_cache_lookup_not_two(explainer):
     assert miss.headers["x-cache"] == "miss"
     page_lookups = [call for call in get_many.call_args_list if len(call.args[0]) > 2]
     assert len(page_lookups) == 1
+
+
+# Each process's own copy of recent lookups (off in the test settings, on here)
+
+
+@pytest.fixture
+def local_copy(settings):
+    settings.PAGE_CACHE_LOCAL_SECONDS = 1
+    site_application.recent.entries.clear()
+    yield
+    site_application.recent.entries.clear()
+
+
+def test_repeats_within_a_second_are_answered_without_asking_the_cache(
+    explainer, local_copy, django_capture_on_commit_callbacks
+):
+    wsgi_get(CATEGORY)  # rendered and stored
+    looked_up = wsgi_get(CATEGORY)
+
+    with mock.patch.object(cache, "get_many", wraps=cache.get_many) as get_many:
+        repeat = wsgi_get(CATEGORY)
+        head = wsgi_get(CATEGORY, method="HEAD")
+    assert get_many.call_count == 0
+    assert (repeat.headers["x-cache"], repeat.handled_by_django) == ("hit", False)
+    assert repeat.body == looked_up.body and head.body == b""
+
+    with django_capture_on_commit_callbacks(execute=True):
+        explainer.title = "What is self-attention?"
+        explainer.save()
+    within_the_second = wsgi_get(CATEGORY)
+    with time_machine.travel(time.time() + 1.5):
+        after_it = wsgi_get(CATEGORY)
+
+    assert b"What is attention?" in within_the_second.body
+    assert after_it.headers["x-cache"] == "miss" and b"What is self-attention?" in after_it.body
+
+
+def test_the_copy_is_not_kept_past_the_next_scheduled_publication(
+    explainer, category, local_copy, settings
+):
+    settings.PAGE_CACHE_LOCAL_SECONDS = 60
+    now = timezone.now()
+    make_explainer(
+        category, "Scheduled", position=1, published_at=now + timezone.timedelta(seconds=2)
+    )
+    wsgi_get(CATEGORY)
+    assert wsgi_get(CATEGORY).headers["x-cache"] == "hit"
+
+    with time_machine.travel(now + timezone.timedelta(seconds=5)):
+        after = wsgi_get(CATEGORY)
+
+    assert after.headers["x-cache"] == "miss" and b"Scheduled" in after.body
+
+
+def test_a_page_first_compressed_for_its_client_is_not_kept_uncompressed(explainer, local_copy):
+    wsgi_get(CATEGORY)
+    wsgi_get(CATEGORY, accept_encoding="br")  # compressed from the stored page, and stored
+
+    with mock.patch.object(cache, "get_many", wraps=cache.get_many) as get_many:
+        brotli_hit = wsgi_get(CATEGORY, accept_encoding="br")
+    assert get_many.call_count == 1  # looked up again: now found compressed, and kept
+    assert brotli_hit.headers["content-encoding"] == "br"
