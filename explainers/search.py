@@ -7,10 +7,15 @@ Both databases search a stored index (services.search_index keeps it): PostgreSQ
 ranked by bm25 with column weights. Every query word is needed (AND); a query that finds
 nothing has its words that are not in the vocabulary of published explainers corrected to
 the nearest indexed word (trigram similarity, as pg_trgm measures it), and when even that
-finds nothing, explainers with any of the words are shown. Only the best ``CANDIDATES``
-matches are ranked and paged through; beyond that the page gives a count capped at
-``COUNT_LIMIT``. Body text is matched from the index and never sorted on; snippets are made
-for the page's rows only.
+finds nothing, explainers with any of the words are shown.
+
+A search costs about the same at 100,000 explainers as at 100: it reads at most the newest
+``RANKED_POOL`` matches (an index gives them in that order), ranks those and keeps the best
+``CANDIDATES`` to page through. A word in a few hundred explainers has every match ranked; a
+word in tens of thousands has its newest 1,000 ranked and the page says "more than 1,000
+results" (the count comes from the same query: nothing counts every match). As with web
+search engines, a few hundred results are offered; a more precise query finds the rest. Body text is
+matched from the index and never sorted on; snippets are made for the page's rows only.
 """
 
 import re
@@ -29,10 +34,11 @@ from .services.search_index import FTS_TABLE, SEARCH_CONFIG, search_terms_catch_
 MAX_QUERY_LENGTH = 200
 # Words a query is searched for (the rest are dropped): each is a term of the index query.
 MAX_WORDS = 8
-# How many matches are ranked: the results one can page through.
-CANDIDATES = 1000
-# Counting stops here ("more than 10,000 results").
-COUNT_LIMIT = 10_000
+# How many of the newest matches are read and ranked; counting stops there too ("more than
+# 2,000 results").
+RANKED_POOL = 1000
+# How many of those, the best, one can page through.
+CANDIDATES = 300
 # SQLite's bm25 weights, in FTS_COLUMNS' order: title, excerpt, body, alt text, series,
 # category (PostgreSQL's are the A-D of services.search_index.POSTGRES_WEIGHTS).
 BM25_WEIGHTS = (10.0, 4.0, 1.0, 2.0, 2.0, 2.0)
@@ -44,6 +50,8 @@ SIMILARITY_THRESHOLD = 0.3
 LENGTH_SLACK = 3
 CORRECTION_CANDIDATES = 30
 SUGGESTIONS = 8
+# Categories and series a search's results are counted by, the commonest first.
+FACETS = 10
 MAX_SUGGEST_LENGTH = 60
 
 # What a snippet shows a passage of.
@@ -98,7 +106,7 @@ class SearchResults:
     corrected: str | None  # the query searched instead of ``asked``, if words were corrected
     any_word: bool  # no explainer has every word: these have some of them
     ids: list[int]  # the ranked results (at most CANDIDATES), best first
-    match_count: int  # how many match, counted up to COUNT_LIMIT (+1 past it)
+    match_count: int  # how many match, counted up to RANKED_POOL (+1 past it)
     categories: list[Facet] = field(default_factory=list)
     series: list[Facet] = field(default_factory=list)
 
@@ -109,7 +117,7 @@ class SearchResults:
 
     @property
     def is_count_capped(self) -> bool:
-        return self.match_count > COUNT_LIMIT
+        return self.match_count > RANKED_POOL
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -177,22 +185,21 @@ def search(
     if series:
         explainers = explainers.filter(series__slug=series)
     words = words_of(asked)
-    ids, any_word, corrected = _ranked(explainers, words, any_word=False), False, None
-    if not ids and correct:
+    pool, any_word, corrected = _ranked_pool(explainers, words, any_word=False), False, None
+    if not pool and correct:
         fixed = corrections(words, using=explainers.db)
         if fixed != words:
-            ids = _ranked(explainers, fixed, any_word=False)
-            if not ids and len(fixed) > 1:
-                ids, any_word = _ranked(explainers, fixed, any_word=True), True
-            if ids:
+            pool = _ranked_pool(explainers, fixed, any_word=False)
+            if not pool and len(fixed) > 1:
+                pool, any_word = _ranked_pool(explainers, fixed, any_word=True), True
+            if pool:
                 words, corrected = fixed, " ".join(fixed)
-    if not ids and len(words) > 1:
-        ids, any_word = _ranked(explainers, words, any_word=True), True
-    any_word = any_word and bool(ids)
-    if len(ids) < CANDIDATES:
-        match_count = len(ids)
-    else:
-        match_count = _count(explainers, words, any_word)
+    if not pool and len(words) > 1:
+        pool, any_word = _ranked_pool(explainers, words, any_word=True), True
+    any_word = any_word and bool(pool)
+    # A full pool: more match than were read.
+    match_count = len(pool) if len(pool) < RANKED_POOL else RANKED_POOL + 1
+    ids = pool[:CANDIDATES]
     results = SearchResults(explainers, asked, words, corrected, any_word, ids, match_count)
     if ids:
         results.categories, results.series = _facets(ids, using=explainers.db)
@@ -297,56 +304,51 @@ def _sqlite_matches(explainers, words, any_word, *, score: str = "") -> tuple[st
     )
 
 
-def _ranked(explainers, words: list[str], *, any_word: bool) -> list[int]:
-    """The ids of the best CANDIDATES matches, best first."""
+def _ranked_pool(explainers, words: list[str], *, any_word: bool) -> list[int]:
+    """The ids of the newest RANKED_POOL matches (all of them, when fewer match), best first.
+
+    The newest matches come from the published-time index: for a common word the database
+    walks it and stops at RANKED_POOL, for a rare one it finds the matches in the full-text
+    index and sorts those few; only the pool is ranked."""
     if connections[explainers.db].vendor == "postgresql":
         query = _tsquery(words, any_word)
-        return list(
+        pool = (
             explainers.filter(search_document__vector=query)
             .annotate(rank=SearchRank(F("search_document__vector"), query))
-            .order_by("-rank", "-published_at", "pk")
-            .values_list("pk", flat=True)[:CANDIDATES]
+            .order_by("-published_at", "pk")
+            .values_list("pk", "rank")[:RANKED_POOL]
         )
+        # Ranked here (a second query would join the pool to the whole table again); the
+        # sort is stable, so equal ranks stay newest first.
+        return [pk for pk, _ in sorted(pool, key=lambda row: -row[1])]
     bm25 = f"bm25({FTS_TABLE}, {', '.join(map(str, BM25_WEIGHTS))})"
     hits, matches, params = _sqlite_matches(explainers, words, any_word, score=bm25)
     with connections[explainers.db].cursor() as cursor:
         cursor.execute(
-            f"{hits} SELECT hits.id {matches} "
-            "ORDER BY hits.score, found.published_at DESC, found.id LIMIT %s",
-            [*params, CANDIDATES],
+            f"{hits} SELECT id FROM (SELECT hits.id, hits.score, found.published_at {matches} "
+            "ORDER BY found.published_at DESC, found.id LIMIT %s) "
+            "ORDER BY score, published_at DESC, id",
+            [*params, RANKED_POOL],
         )
         return [row[0] for row in cursor.fetchall()]
 
 
-def _count(explainers, words: list[str], any_word: bool) -> int:
-    """How many match, up to COUNT_LIMIT + 1 (never a count of every match)."""
-    if connections[explainers.db].vendor == "postgresql":
-        matches = explainers.filter(search_document__vector=_tsquery(words, any_word))
-        return matches.order_by().values("pk")[: COUNT_LIMIT + 1].count()
-    hits, matches, params = _sqlite_matches(explainers, words, any_word)
-    with connections[explainers.db].cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(*) FROM ({hits} SELECT 1 {matches} LIMIT %s)",
-            [*params, COUNT_LIMIT + 1],
-        )
-        return cursor.fetchone()[0]
-
-
 def _facets(ids: list[int], *, using: str) -> tuple[list[Facet], list[Facet]]:
-    """Counts by category and by series of the ranked results."""
+    """Counts by category and by series of the ranked results: the FACETS commonest of each
+    (a narrowed search's own category or series holds every result: it is among them)."""
     categories = (
         Explainer.objects.using(using)
         .filter(pk__in=ids)
         .values("category__path", "category__name")
         .annotate(count=Count("pk"))
-        .order_by("-count", "category__name")
+        .order_by("-count", "category__name")[:FACETS]
     )
     series = (
         SeriesItem.objects.using(using)
         .filter(content_object_id__in=ids)
         .values("tag__slug", "tag__name")
         .annotate(count=Count("pk"))
-        .order_by("-count", "tag__name")
+        .order_by("-count", "tag__name")[:FACETS]
     )
     return (
         [Facet(row["category__path"], row["category__name"], row["count"]) for row in categories],

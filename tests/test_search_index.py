@@ -178,36 +178,66 @@ def test_the_search_index_command_dry_run_writes_nothing(category):
     assert not SearchDocument.objects.exists()
 
 
-def test_many_matches_show_about_how_many_and_list_the_best(client, category):
-    from explainers.search import CANDIDATES
+def many_matches(category, count, *, title_matches=()):
+    """``count`` published explainers with "attention" in their excerpt, newest first by
+    number; those numbered in ``title_matches`` have it in their title too."""
     from explainers.services.search_index import search_index_refresh
 
-    count = CANDIDATES + 5
     written = Explainer.objects.bulk_create(
         [
             Explainer(
-                title=f"Attention {number}" if number % 2 else f"Note {number}",
+                title=f"Attention {number}" if number in title_matches else f"Note {number}",
                 slug=f"note-{number}",
                 category=category,
                 excerpt="On attention.",
                 reading_time=3,
                 position=number,
                 status=Explainer.Status.PUBLISHED,
-                published_at=timezone.now() - timezone.timedelta(minutes=number),
+                published_at=timezone.now() - timezone.timedelta(minutes=number + 1),
             )
             for number in range(count)
         ]
     )
     search_index_refresh(explainer_ids=[explainer.pk for explainer in written])
 
+
+def search_count_text(soup) -> str:
+    return " ".join(soup.select_one(".search-count").get_text().split())
+
+
+def test_many_matches_show_about_how_many_and_list_the_best(client, category):
+    from explainers.search import CANDIDATES
+    from explainers.views import CARDS_PER_PAGE
+
+    count = CANDIDATES + 5
+    many_matches(category, count, title_matches=range(1, count, 2))
+
     soup = page_soup(client.get("/search/", {"q": "attention"}))
 
-    assert " ".join(soup.select_one(".search-count").get_text().split()) == (
-        "About 1,005 results for “attention”; the best 1,000 are listed"
+    assert search_count_text(soup) == (
+        f"About {count:,} results for “attention”; the best {CANDIDATES:,} are listed"
     )
     # Title matches first, the newest first among equals.
     assert [card["title"] for card in cards(soup)][:2] == ["Attention 1", "Attention 3"]
-    assert "Page 1 of 34" in soup.select_one(".pagination").get_text()
+    pages = -(-CANDIDATES // CARDS_PER_PAGE)
+    assert f"Page 1 of {pages}" in soup.select_one(".pagination").get_text()
+
+
+def test_a_word_in_more_explainers_than_are_read_ranks_the_newest(client, category, monkeypatch):
+    from explainers import search
+
+    monkeypatch.setattr(search, "RANKED_POOL", 20)
+    monkeypatch.setattr(search, "CANDIDATES", 10)
+    # 30 matches; of the title matches, number 15 is among the newest 20, 25 is not.
+    many_matches(category, 30, title_matches={15, 25})
+
+    soup = page_soup(client.get("/search/", {"q": "attention"}))
+
+    assert search_count_text(soup) == (
+        "More than 20 results for “attention”; the best 10 are listed"
+    )
+    titles = [card["title"] for card in cards(soup)]
+    assert titles == ["Attention 15", *[f"Note {number}" for number in range(9)]]
 
 
 # Suggestions
