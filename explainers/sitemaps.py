@@ -1,5 +1,5 @@
 """The sitemap: an index at ``/sitemap.xml`` (robots.txt names it) of four sections, each in
-pages of at most ``settings.SITEMAP_SECTION_SIZE`` addresses (10,000).
+pages of at most ``settings.SITEMAP_SECTION_SIZE`` addresses (1,000).
 
 Page 1 of a section is ``/sitemap-<section>.xml``, page N ``/sitemap-<section>-N.xml``: the
 page is in the path, so the page cache (cache.py, keyed by path and ``?page=`` alone) keeps
@@ -28,7 +28,7 @@ from django.utils.http import http_date
 
 from .models import SHOWN_CHANGE, Category, Explainer, Series, SeriesItem, paths_along
 
-# Django's sitemap.xml, less what costs time per address (templates/sitemaps/sitemap.xml).
+# Django's sitemap.xml in Jinja2, less what this site never uses (jinja2/sitemaps/sitemap.xml).
 SECTION_TEMPLATE = "sitemaps/sitemap.xml"
 
 
