@@ -608,8 +608,13 @@ class ExplainerQuerySet(models.QuerySet):
         return self.get(slug=slug)
 
     def last_change(self):
-        """When any of these last changed for readers (None if there are none)."""
-        return self.aggregate(change=Max(SHOWN_CHANGE))["change"]
+        """When any of these last changed for readers (None if there are none).
+
+        The latest of SHOWN_CHANGE over the rows is the later of the latest edit and the
+        latest publication: each of those an index reads from its end, where the latest of
+        the expression would read every row."""
+        latest = self.aggregate(edited=Max("updated_at"), published=Max("published_at"))
+        return max(filter(None, latest.values()), default=None)
 
     def next_publication_time(self):
         """When the next scheduled explainer becomes visible to readers (None if none is)."""
@@ -773,6 +778,12 @@ class Explainer(Versioned, models.Model):
                 fields=["-published_at", "id"],
                 condition=Q(status="published"),
                 name="explainer_latest_published",
+            ),
+            # ... and the latest edit readers saw: the sitemap's and the feeds' last change.
+            models.Index(
+                fields=["-updated_at"],
+                condition=Q(status="published"),
+                name="explainer_latest_edit",
             ),
         ]
         permissions = [("publish_explainer", "Can publish, unpublish and schedule explainers")]

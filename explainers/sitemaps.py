@@ -43,7 +43,14 @@ class LastChanges:
     @cached_property
     def in_a_series(self):
         in_a_series = Exists(SeriesItem.objects.filter(content_object=OuterRef("pk")))
-        return Explainer.objects.published().filter(in_a_series).last_change()
+        members = Explainer.objects.published().filter(in_a_series).order_by()
+        # Each time from its index, newest first, down to the first explainer in a series:
+        # an aggregate over the EXISTS would join every explainer to the series first.
+        latest_edit = members.order_by("-updated_at").values_list("updated_at", flat=True)
+        latest_publication = members.order_by("-published_at").values_list(
+            "published_at", flat=True
+        )
+        return max(filter(None, [latest_edit.first(), latest_publication.first()]), default=None)
 
 
 class RowSitemap(Sitemap):
