@@ -14,8 +14,9 @@ A search costs about the same at 100,000 explainers as at 100: it reads at most 
 ``CANDIDATES`` to page through. A word in a few hundred explainers has every match ranked; a
 word in tens of thousands has its newest 1,000 ranked and the page says "more than 1,000
 results" (the count comes from the same query: nothing counts every match). As with web
-search engines, a few hundred results are offered; a more precise query finds the rest. Body text is
-matched from the index and never sorted on; snippets are made for the page's rows only.
+search engines, a few hundred results are offered; a more precise query finds the rest.
+Body text is matched from the index and never sorted on; snippets are made for the page's
+rows only.
 """
 
 import re
@@ -35,7 +36,7 @@ MAX_QUERY_LENGTH = 200
 # Words a query is searched for (the rest are dropped): each is a term of the index query.
 MAX_WORDS = 8
 # How many of the newest matches are read and ranked; counting stops there too ("more than
-# 2,000 results").
+# 1,000 results").
 RANKED_POOL = 1000
 # How many of those, the best, one can page through.
 CANDIDATES = 300

@@ -43,7 +43,7 @@ class LastChanges:
     @cached_property
     def in_a_series(self):
         in_a_series = Exists(SeriesItem.objects.filter(content_object=OuterRef("pk")))
-        members = Explainer.objects.published().filter(in_a_series).order_by()
+        members = Explainer.objects.published().filter(in_a_series)
         # Each time from its index, newest first, down to the first explainer in a series:
         # an aggregate over the EXISTS would join every explainer to the series first.
         latest_edit = members.order_by("-updated_at").values_list("updated_at", flat=True)
