@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from django.db.models import OuterRef, Q
+from django.db.models import Q
 from django.urls import reverse
 
 from explainers.images import SOCIAL_SIZE
@@ -19,7 +19,6 @@ from explainers.models import (
     Explainer,
     Series,
     SeriesItem,
-    published_count_of,
 )
 from explainers.search import SearchResults, search
 from explainers.views import MAX_CATEGORY_DEPTH
@@ -329,9 +328,8 @@ def _category_at(path: str) -> Category:
 
 def category_tree() -> list[Category]:
     """Every category, sections first, each followed by its subcategories in their order,
-    with ``published_count`` (the whole tree counted in one query) and ``trail`` (its
-    ancestors from the top)."""
-    categories = Category.objects.tree_with_published_counts()
+    with ``published_count`` and ``trail`` (its ancestors from the top)."""
+    categories = Category.objects.with_published_counts()
     children: dict[int | None, list[Category]] = {}
     for category in categories:
         children.setdefault(category.parent_id, []).append(category)
@@ -409,9 +407,7 @@ SERIES_ORDERING = Ordering("name", (SortKey("name", kind="str"), SortKey("pk")))
 
 def series_for_api():
     """Series readers have something to read in, with ``published_count``."""
-    return Series.objects.with_published_explainers().annotate(
-        published_count=published_count_of(series=OuterRef("pk"))
-    )
+    return Series.objects.with_published_explainers()
 
 
 SERIES_FIELD_BUILDERS = {

@@ -138,17 +138,35 @@ def paths_along(path: str) -> list[str]:
     return ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
 
 
-def published_count_of(**lookups) -> Subquery:
-    """How many published explainers match ``lookups`` (OuterRef()s welcome), as a subquery:
-    COUNT(*) (0 for none), which the published listing index answers without the rows."""
-    published = (
-        Explainer.objects.published()
-        .filter(**lookups)
+def explainer_count(explainers: "ExplainerQuerySet", **lookups) -> Subquery:
+    """How many of ``explainers`` match ``lookups`` (OuterRef()s welcome), as a subquery:
+    COUNT(*) (0 for none), which the published listing indexes answer without the rows."""
+    counted = (
+        explainers.filter(**lookups)
         .order_by()
         .annotate(count=Func(template="COUNT(*)", output_field=models.IntegerField()))
         .values("count")
     )
-    return Subquery(published, output_field=models.IntegerField())
+    return Subquery(counted, output_field=models.IntegerField())
+
+
+def _in_outer_category_tree() -> "CategoryQuerySet":
+    """The categories at or under the category a count is for (two query levels out)."""
+    return Category.objects.filter(
+        Q(pk=OuterRef(OuterRef("pk")))
+        | Q(path__startswith=Concat(OuterRef(OuterRef("path")), Value("/")))
+    ).values("pk")
+
+
+def _recount(rows: models.QuerySet, **count) -> None:
+    """Set ``count`` (``field=subquery``) on ``rows``, locked first, in the transaction of
+    the change that calls for it. Locked in one order, two changes wait for each other
+    instead of deadlocking; and the count, a statement after the lock, sees the change
+    that held it (PostgreSQL's read committed takes each statement's snapshot anew)."""
+    with transaction.atomic(using=rows.db):
+        locked = list(rows.order_by("pk").select_for_update().values_list("pk", flat=True))
+        if locked:
+            rows.model.objects.using(rows.db).filter(pk__in=locked).update(**count)
 
 
 class CategoryQuerySet(models.QuerySet):
@@ -172,32 +190,28 @@ class CategoryQuerySet(models.QuerySet):
         """Annotate ``published_count``: the explainers readers can see in each category and
         in all its subcategories (a section with categories of its own holds theirs too).
 
-        In the same query as the categories: for each, a count read from the published
-        listing index (explainer_listing_published) alone, over the categories at or under
-        its path. Each costs a look at every category's path and at every explainer under
-        it: for a few categories (a section's); a whole tree is tree_with_published_counts()'s."""
-        under = Category.objects.filter(
-            Q(pk=OuterRef(OuterRef("pk")))
-            | Q(path__startswith=Concat(OuterRef(OuterRef("path")), Value("/")))
+        Read from ``live_count`` (recount_live() keeps it when content changes), less the
+        scheduled ones among them, whose time may have come since: the scheduled end of the
+        latest-published index, a few rows whatever the site's size."""
+        scheduled = explainer_count(
+            Explainer.objects.scheduled(), category__in=_in_outer_category_tree()
         )
-        return self.annotate(published_count=published_count_of(category__in=under.values("pk")))
+        return self.annotate(published_count=F("live_count") - scheduled)
 
-    def tree_with_published_counts(self) -> list["Category"]:
-        """These categories, each with ``published_count`` as with_published_counts() has it,
-        for a whole tree at once (the home page's): one query counting each category's own
-        published explainers (from the listing index alone), added up the tree here, so that
-        each explainer is counted once. A category's count takes in those of its
-        subcategories that are among these: all of them, for the whole tree."""
-        categories = list(self.annotate(own_count=published_count_of(category=OuterRef("pk"))))
-        by_path = {category.path: category for category in categories}
-        for category in categories:
-            category.published_count = 0
-        for category in categories:
-            for path in paths_along(category.path):
-                above = by_path.get(path)
-                if above is not None:
-                    above.published_count += category.own_count
-        return categories
+    def recount_live(self) -> None:
+        """Count again ``live_count`` of these categories (their ancestors' is theirs too:
+        recount_live_along() takes those in)."""
+        _recount(
+            self,
+            live_count=explainer_count(
+                Explainer.objects.live(), category__in=_in_outer_category_tree()
+            ),
+        )
+
+    def recount_live_along(self, paths) -> None:
+        """recount_live() for the categories at ``paths`` and every category above them."""
+        along = {prefix for path in paths if path for prefix in paths_along(path)}
+        self.filter(path__in=along).recount_live()
 
     def with_last_change(self):
         """Annotate ``last_change``: when a published explainer in the category or its
@@ -257,6 +271,10 @@ class Category(Versioned, models.Model):
     # The slug path from the top ("ai-principles/llm-foundations"), kept in step with the
     # parents so that URLs resolve and breadcrumbs load in one query whatever the depth.
     path = models.CharField(max_length=1000, unique=True, editable=False)
+    # Live explainers (published or scheduled) in it and under it, counted again in the
+    # transaction of every change to them (services.counts): the home and section pages
+    # read their totals from here, not from counting 100,000 rows.
+    live_count = models.IntegerField(default=0, editable=False)
 
     objects = CategoryQuerySet.as_manager()
 
@@ -290,6 +308,8 @@ class Category(Versioned, models.Model):
                 close_gap_in_listing(Category, "parent", left)
             if old_path and old_path != self.path:
                 self._move_descendants(old_path)
+                # What it holds left the old ancestors' totals for the new ones'.
+                Category.objects.recount_live_along([old_path.rpartition("/")[0], self.path])
 
     def get_absolute_url(self):
         return reverse("explainers:category", kwargs={"category_path": self.path})
@@ -453,13 +473,20 @@ class HeroImage(Versioned, HasRenditions, models.Model):
 
 
 class SeriesQuerySet(models.QuerySet):
+    def with_published_counts(self):
+        """Annotate ``published_count``: the explainers readers can see in each series, from
+        ``live_count`` as Category's with_published_counts() reads it."""
+        scheduled = explainer_count(Explainer.objects.scheduled(), series=OuterRef("pk"))
+        return self.annotate(published_count=F("live_count") - scheduled)
+
+    def recount_live(self) -> None:
+        """Count again ``live_count`` of these series."""
+        _recount(self, live_count=explainer_count(Explainer.objects.live(), series=OuterRef("pk")))
+
     def with_published_explainers(self):
-        """Series readers have something to read in: the only ones with a page and feeds."""
-        return self.filter(
-            pk__in=SeriesItem.objects.filter(
-                content_object__in=Explainer.objects.published()
-            ).values("tag")
-        )
+        """Series readers have something to read in (the only ones with a page and feeds),
+        with ``published_count``."""
+        return self.filter(live_count__gt=0).with_published_counts().filter(published_count__gt=0)
 
     def with_last_change(self):
         """Annotate ``last_change``: when a published explainer in the series last changed."""
@@ -475,6 +502,9 @@ class SeriesQuerySet(models.QuerySet):
 
 class Series(Versioned, TagBase):
     """A series an explainer belongs to ("MONA explainer", "MONA Bridge")."""
+
+    # Live explainers in it, kept as Category.live_count is (services.counts).
+    live_count = models.IntegerField(default=0, editable=False)
 
     objects = NaturalKeyManager.from_queryset(SeriesQuerySet)()
 

@@ -10,7 +10,14 @@ class ListingPaginator(Paginator):
     Sliced as it is, a deep page (``?page=600`` of a category of 20,000) has the database
     join every row before the ones it shows to its hero, category and series, and sort them
     all, only to skip them. Here the rows an OFFSET skips are read from the listing's own
-    columns (an index serves them) and only the page's rows are joined: still one query."""
+    columns (an index serves them) and only the page's rows are joined: still one query.
+
+    ``count``, when the listing's size is known (kept on a row), spares counting it."""
+
+    def __init__(self, object_list, per_page, *, count=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        if count is not None:
+            self.count = count  # Paginator.count is a cached_property: this is its value
 
     def _get_page(self, object_list, number, paginator):
         # The hook Paginator.page() hands the page's slice to.

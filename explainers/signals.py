@@ -1,8 +1,14 @@
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from .cache import content_changed
 from .models import Category, Explainer, HeroImage, PreviousSlug, Series, SeriesItem
+from .services.counts import (
+    counted_state,
+    live_counts_after_save,
+    live_counts_refresh,
+    series_count_step,
+)
 from .services.imports import hero_ensure_placeholder_file
 from .services.search_index import search_index_refresh, search_index_remove
 
@@ -41,6 +47,49 @@ def refresh_cached_pages(sender, **kwargs):
     # the next request. Bulk writes (imports, bulk actions, reordering) call it themselves.
     if sender in CONTENT_MODELS:
         content_changed()
+
+
+# The live counts on categories and series (services.counts) follow every save, fixtures
+# loaded raw included; bulk writes (the importer, bulk publishing) count again themselves.
+
+
+@receiver(pre_save, sender=Explainer, dispatch_uid="counts_explainer_saving")
+def note_counted_state(sender, instance, **kwargs):
+    instance._counted_before = counted_state(instance.pk)
+
+
+@receiver(post_save, sender=Explainer, dispatch_uid="counts_explainer_saved")
+def count_saved_explainer(sender, instance, **kwargs):
+    live_counts_after_save(explainer=instance, before=instance.__dict__.pop("_counted_before"))
+
+
+@receiver(post_delete, sender=Explainer, dispatch_uid="counts_explainer_deleted")
+def count_deleted_explainer(sender, instance, **kwargs):
+    # Its series items went first (a cascade), each taking itself off its series' count.
+    if instance.is_live():
+        live_counts_refresh(category_ids=[instance.category_id])
+
+
+@receiver(post_save, sender=SeriesItem, dispatch_uid="counts_series_item_saved")
+def count_series_item(sender, instance, created, raw, **kwargs):
+    if raw:
+        # A fixture's series may come with the count it was dumped with: count it again.
+        live_counts_refresh(series_ids=[instance.tag_id])
+    elif created:
+        series_count_step(item=instance, step=1)
+
+
+@receiver(post_delete, sender=SeriesItem, dispatch_uid="counts_series_item_deleted")
+def count_deleted_series_item(sender, instance, **kwargs):
+    series_count_step(item=instance, step=-1)
+
+
+@receiver(post_save, sender=Category, dispatch_uid="counts_category_loaded")
+def count_loaded_category(sender, instance, raw, **kwargs):
+    # A fixture's category may come with the count it was dumped with (a move is counted
+    # again by Category.save).
+    if raw:
+        live_counts_refresh(category_ids=[instance.pk])
 
 
 # Site search's index follows every save of what it holds (services.search_index), fixtures

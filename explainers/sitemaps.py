@@ -27,6 +27,7 @@ from django.utils.functional import cached_property
 from django.utils.http import http_date
 
 from .models import SHOWN_CHANGE, Category, Explainer, Series, SeriesItem, paths_along
+from .pagination import ListingPaginator
 
 # Django's sitemap.xml in Jinja2, less what this site never uses (jinja2/sitemaps/sitemap.xml).
 SECTION_TEMPLATE = "sitemaps/sitemap.xml"
@@ -99,6 +100,14 @@ class ExplainerSitemap(RowSitemap):
             .order_by("pk")
             .values("slug", "category__path", last_change=SHOWN_CHANGE)
         )
+
+    @cached_property
+    def paginator(self):
+        # Every explainer is in a section: their kept totals say how many there are, and the
+        # rows a deep page skips are read by id alone (ListingPaginator).
+        sections = Category.objects.filter(parent=None).with_published_counts()
+        total = sum(sections.values_list("published_count", flat=True))
+        return ListingPaginator(self.items(), self.limit, count=total)
 
     def location(self, row):
         return reverse(

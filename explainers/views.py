@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template import loader
@@ -88,8 +89,10 @@ class HomeView(PageMetaMixin, TemplateView):
     template_name = "explainers/home.html"
 
     def get_context_data(self, **kwargs):
-        # The whole tree, for each count to take in its subcategories'.
-        categories = Category.objects.tree_with_published_counts()
+        # The sections and the categories right under them, each count taking in all below.
+        categories = Category.objects.filter(
+            Q(parent=None) | Q(parent__parent=None)
+        ).with_published_counts()
         children = {}
         for category in categories:
             children.setdefault(category.parent_id, []).append(category)
@@ -238,12 +241,13 @@ class SeriesView(PageMetaMixin, ListView):
     context_object_name = "explainers"
     paginate_by = CARDS_PER_PAGE
     paginator_class = ListingPaginator
-    # A series readers have nothing to read in is not a page (yet): a 404 from the count
-    # the pages need anyway.
-    allow_empty = False
 
     def get_queryset(self):
-        self.series = get_object_or_404(Series, slug=self.kwargs["slug"])
+        self.series = get_object_or_404(
+            Series.objects.with_published_counts(), slug=self.kwargs["slug"]
+        )
+        if not self.series.published_count:
+            raise Http404("Readers have nothing to read in this series yet.")
         # Newest first, as its feed: the order an index serves whatever the series' size
         # (a series may hold half the site).
         return (
@@ -251,6 +255,12 @@ class SeriesView(PageMetaMixin, ListView):
             .filter(series=self.series)
             .for_cards()
             .order_by("-published_at", "pk")
+        )
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        # The series' count is kept on its row: no COUNT over half the site per page.
+        return super().get_paginator(
+            queryset, per_page, count=self.series.published_count, **kwargs
         )
 
     def get_context_data(self, **kwargs):

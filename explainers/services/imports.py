@@ -35,6 +35,7 @@ from ..listings import (
     parse_listing,
 )
 from ..models import Category, Explainer, HeroImage, Series, SeriesItem
+from .counts import live_counts_refresh_all
 from .editing import revisions_record_baseline
 from .ordering import listings_renumber
 from .renditions import hero_renditions_schedule
@@ -176,6 +177,8 @@ def listings_import(
                         written_files.append(name)
                 if report.created_count or report.updated_count:
                     # Bulk writes send no signal (a category or a series saved did).
+                    progress.step("Counting explainers in categories and series")
+                    live_counts_refresh_all()
                     content_changed()
     except DatabaseError as error:
         for name in written_files:

@@ -30,6 +30,7 @@ from ..health import (
     publish_refusal,
 )
 from ..models import Explainer, State
+from .counts import live_counts_refresh_for
 from .editing import record_saved, revision_record, saved_by
 from .search_index import search_index_refresh
 
@@ -323,8 +324,10 @@ def _bulk_change(explainers, user, loaded_versions, admit=None, **changes) -> Bu
             version=F("version") + 1,
             changed_by=user,
         )
-        # An update() sends no signal: site search counts (or stops counting) their words.
+        # An update() sends no signal: site search counts (or stops counting) their words,
+        # and the categories and series they are in count them (or stop) too.
         search_index_refresh(explainer_ids=result.changed)
+        live_counts_refresh_for(explainer_ids=result.changed)
         content_changed()
     return result
 
