@@ -794,7 +794,8 @@ class Explainer(Versioned, models.Model):
     class Meta:
         ordering = ["category", "position", "pk"]
         indexes = [
-            models.Index(fields=["category", "position"]),
+            # The admin's list order: a deep page's skipped rows are read from it alone.
+            models.Index(fields=["category", "position", "id"], name="explainer_admin_listing"),
             # Readers' listings, in their order, over the published rows only: a category's
             # page, previous/next and related explainers; with the publication time that
             # published() also asks for, so that counts are read from the index alone...

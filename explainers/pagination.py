@@ -14,8 +14,8 @@ class ListingPaginator(Paginator):
 
     ``count``, when the listing's size is known (kept on a row), spares counting it."""
 
-    def __init__(self, object_list, per_page, *, count=None, **kwargs):
-        super().__init__(object_list, per_page, **kwargs)
+    def __init__(self, object_list, per_page, *args, count=None, **kwargs):
+        super().__init__(object_list, per_page, *args, **kwargs)
         if count is not None:
             self.count = count  # Paginator.count is a cached_property: this is its value
 

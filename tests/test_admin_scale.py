@@ -117,6 +117,22 @@ def test_an_unfiltered_list_of_thousands_is_estimated_not_counted(editor, catego
     assert "Bulk explainer 2999" in listed_titles(last)
 
 
+def test_deep_pages_list_every_explainer_once_in_order_picking_their_ids_first(editor, category):
+    add_explainers(category, 120)
+    analyze()
+
+    pages = [editor.get(f"{EXPLAINERS}?p={number}") for number in (1, 2, 3)]
+    with CaptureQueriesContext(connection) as queries:
+        editor.get(f"{EXPLAINERS}?p=3")
+
+    assert [title for page in pages for title in listed_titles(page)] == [
+        f"Bulk explainer {number}" for number in range(120)
+    ]
+    # The rows an OFFSET skips are ids alone; only the page's own rows are joined.
+    rows = [q["sql"] for q in queries if 'LEFT OUTER JOIN "explainers_heroimage"' in q["sql"]]
+    assert len(rows) == 1 and "OFFSET" in rows[0].split('"id" IN (SELECT', 1)[1]
+
+
 def test_a_filtered_list_is_counted_exactly(editor, category):
     add_explainers(category, 1200)
     other = make_category("Other corner", parent=category.parent)
