@@ -1,5 +1,5 @@
 """The sitemap: an index at ``/sitemap.xml`` (robots.txt names it) of four sections, each in
-pages of at most ``settings.SITEMAP_SECTION_SIZE`` addresses (1,000).
+pages of at most ``settings.SITEMAP_SECTION_SIZE`` addresses (250).
 
 Page 1 of a section is ``/sitemap-<section>.xml``, page N ``/sitemap-<section>-N.xml``: the
 page is in the path, so the page cache (cache.py, keyed by path and ``?page=`` alone) keeps
@@ -7,10 +7,11 @@ each page apart, and every page goes stale with the content version like any oth
 page past the end, ``-1`` (page 1 has the plain address) and an unknown section are 404s.
 
 Sections are built from ``values()`` rows, ordered by a unique key (explainers by pk,
-categories by path, series by slug) and sliced by Django's sitemap paginator (LIMIT/OFFSET):
-a page is at most two queries whatever its size (for explainers, the count and its rows), and
-no model instance is built. The index gives each section its latest change from an
-aggregate, never by reading the section's rows.
+categories by path, series by slug) and sliced by Django's sitemap paginator (LIMIT/OFFSET;
+for explainers, a deep page's ids first, and the number of them from the sections' kept
+counts): a page is at most two queries whatever its size, and no model instance is built.
+The index gives each section its latest change from an aggregate, never by reading the
+section's rows.
 """
 
 from django.conf import settings
@@ -29,8 +30,10 @@ from django.utils.http import http_date
 from .models import SHOWN_CHANGE, Category, Explainer, Series, SeriesItem, paths_along
 from .pagination import ListingPaginator
 
-# Django's sitemap.xml in Jinja2, less what this site never uses (jinja2/sitemaps/sitemap.xml).
+# Django's sitemap.xml in Jinja2, less what this site never uses (jinja2/sitemaps/sitemap.xml),
+# and its sitemap_index.xml.
 SECTION_TEMPLATE = "sitemaps/sitemap.xml"
+INDEX_TEMPLATE = "sitemaps/sitemap_index.xml"
 
 
 class LastChanges:
@@ -216,7 +219,7 @@ def index(request):
         headers = {"Last-Modified": http_date(max(lastmods).timestamp())}
     return TemplateResponse(
         request,
-        "sitemap_index.xml",
+        INDEX_TEMPLATE,
         {"sitemaps": entries},
         content_type="application/xml",
         headers=headers,
