@@ -79,7 +79,11 @@ class EstimatedCountPaginator(ListingPaginator):
         # A whole page even at the estimated end: the rows past an estimate that fell short
         # stay within reach of the last page.
         bottom = (number - 1) * self.per_page
-        return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
+        return self._get_page(self.page_rows(bottom, bottom + self.per_page), number, self)
+
+    @property
+    def count_is_exact(self):
+        return not self.is_estimate
 
 
 class UncountedPaginator(Paginator):

@@ -4,6 +4,7 @@ that read the listing indexes instead of every explainer."""
 import pytest
 from django.db import connection
 from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from explainers import views
@@ -100,6 +101,30 @@ def test_a_sections_count_holds_every_level_under_it(three_levels):
         .count()
         for category in Category.objects.all()
     }
+
+
+@pytest.mark.parametrize("orphans", [0, 7])
+def test_every_page_of_a_listing_holds_its_own_rows_whichever_end_it_is_read_from(
+    category, orphans
+):
+    """Pages past the middle are read from the end: each still holds exactly its rows, in
+    the listing's order, through the last (short or with its orphans)."""
+    for number in range(47):
+        make_explainer(category, f"Listed {number}", position=number)
+    listing = Explainer.objects.published().filter(category=category).order_by("position", "pk")
+    pages = ListingPaginator(listing, 10, orphans=orphans)
+    titles = [
+        [explainer.title for explainer in pages.page(number).object_list]
+        for number in pages.page_range
+    ]
+
+    assert [title for page in titles for title in page] == [f"Listed {n}" for n in range(47)]
+    assert [len(page) for page in titles] == (
+        [10, 10, 10, 10, 7] if not orphans else [10] * 3 + [17]
+    )
+    with CaptureQueriesContext(connection) as queries:
+        list(pages.page(4).object_list)
+    assert " DESC" in queries[-1]["sql"]  # from the end: the listing's order reversed
 
 
 def test_related_candidates_cover_what_the_detail_page_shows():
