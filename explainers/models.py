@@ -816,6 +816,9 @@ class Explainer(Versioned, models.Model):
                 condition=Q(status="published"),
                 name="explainer_latest_edit",
             ),
+            # The admin's search ranks the newest matches of every explainer, drafts (no
+            # publication time: first) among them, read from here rather than sorted.
+            models.Index(fields=["-published_at", "id"], name="explainer_newest"),
         ]
         permissions = [("publish_explainer", "Can publish, unpublish and schedule explainers")]
 
