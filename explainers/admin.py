@@ -242,6 +242,9 @@ class CategoryAdmin(EditorialSafetyMixin, CategoryOrderingMixin, CompareVersionA
     restorable_fields = ["name", "slug", "description"]
     list_display = ["indented_name", "parent", "explainer_count"]
     list_filter = [("parent", admin.RelatedOnlyFieldListFilter)]
+    # As the explainer list: a page of a big tree costs its rows' rendering (about 0.4 ms
+    # each in the admin's templates), not its queries.
+    list_per_page = 50
     actions = ["move_to_position"]
     search_fields = ["name", "path"]
     prepopulated_fields = {"slug": ["name"]}
