@@ -11,8 +11,8 @@ Issue 15's table, measured the way an ops team sizing the site would:
    listings place the categories, card listings of 30 cards a page fill them, the format of
    fixtures/listings) through the real ``manage.py import_listings`` (timed, with its peak
    RSS), then ``VACUUM ANALYZE`` (as autovacuum leaves a live database); then ``export_fixture``
-   of it and ``loaddata`` of that dump into a third fresh database are timed (skip them with
-   ``--no-fixture``);
+   of it and ``load_fixture`` of that dump into a third fresh database are timed (skip them
+   with ``--no-fixture``);
 2. in each database, a superuser with a confirmed authenticator (TOTP device) and a session
    that has passed both sign-in steps, as ``tests.helpers.sign_in_verified`` makes one: the
    admin pages are measured as a signed-in editor sees them, and two-factor sign-in stays
@@ -78,7 +78,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=10, help="requests per address and site")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="postgres:// URL")
     parser.add_argument(
-        "--no-fixture", action="store_true", help="skip export_fixture and its loaddata"
+        "--no-fixture", action="store_true", help="skip export_fixture and its load_fixture"
     )
     parser.add_argument("--phase", choices=["prepare"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -127,7 +127,7 @@ def run_benchmark(args) -> None:
         psql(small_url, "VACUUM ANALYZE")
         if not args.no_fixture:
             dump = tmp / "dump.json"
-            say("big site: export_fixture, then loaddata of it into a third database")
+            say("big site: export_fixture, then load_fixture of it into a third database")
             commands.append(
                 (
                     f"export_fixture ({args.size:,})",
@@ -138,7 +138,7 @@ def run_benchmark(args) -> None:
                 load_env = bench_env(tmp, load_url, "load")
                 manage(load_env, "migrate", "--no-input", "-v0")
                 commands.append(
-                    (f"loaddata ({args.size:,})", *timed(load_env, "loaddata", str(dump)))
+                    (f"load_fixture ({args.size:,})", *timed(load_env, "load_fixture", str(dump)))
                 )
 
         say("finding the addresses and counting their queries")
