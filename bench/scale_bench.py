@@ -359,7 +359,7 @@ def prepare() -> None:
         (
             "admin: category autocomplete",
             "/admin/autocomplete/?app_label=explainers&model_name=explainer"
-            "&field_name=category&term=leaf",
+            "&field_name=category&term=in",  # a term categories of both sites hold
             True,
         ),
     ]
