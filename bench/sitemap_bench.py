@@ -65,7 +65,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("count", nargs="?", type=int, default=20_000, help="published explainers")
     parser.add_argument("--repeat", type=int, default=3, help="uncached renders of each address")
-    parser.add_argument("--section-size", type=int, help="SITEMAP_SECTION_SIZE (default 250)")
+    parser.add_argument("--section-size", type=int, help="SITEMAP_SECTION_SIZE (default 200)")
     parser.add_argument("--database-url", help="a postgres:// URL (default: SQLite)")
     parser.add_argument("--phase", choices=["fill", "measure"], help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -1,5 +1,5 @@
 """The sitemap: an index at ``/sitemap.xml`` (robots.txt names it) of four sections, each in
-pages of at most ``settings.SITEMAP_SECTION_SIZE`` addresses (250).
+pages of at most ``settings.SITEMAP_SECTION_SIZE`` addresses (200).
 
 Page 1 of a section is ``/sitemap-<section>.xml``, page N ``/sitemap-<section>-N.xml``: the
 page is in the path, so the page cache (cache.py, keyed by path and ``?page=`` alone) keeps

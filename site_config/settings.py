@@ -309,10 +309,10 @@ PAGE_CACHE_SECONDS = env_int("DJANGO_CACHE_SECONDS", 300)
 # before asking again: how long a change may take to reach readers (explainers.cache).
 PAGE_CACHE_LOCAL_SECONDS = env_int("DJANGO_CACHE_LOCAL_SECONDS", 1)
 # Addresses on one page of a sitemap section (explainers/sitemaps.py). Google takes up to
-# 50,000 (and 50 MB) a file, but a page costs about 23 µs an address to build: 250 keep
-# each page near the cost of the whole 85-explainer site's (about 10 ms), and crawlers fetch
-# the index's 400 pages at 100,000 explainers as readily (each is cached on its own).
-SITEMAP_SECTION_SIZE = 250
+# 50,000 (and 50 MB) a file, but a page costs about 23 µs an address to build (more under
+# gunicorn): 200 keep each page near the cost of the whole 85-explainer site's, and crawlers
+# fetch the index's 500 pages at 100,000 explainers as readily (each is cached on its own).
+SITEMAP_SECTION_SIZE = 200
 # The largest request body accepted outside the admin, whose uploads (hero images up to
 # 10 MB) keep Django's own limits: public pages take none, so 64 KB is plenty.
 PUBLIC_BODY_MAX_BYTES = env_int("DJANGO_PUBLIC_BODY_MAX_BYTES", 64 * 1024)
