@@ -13,9 +13,10 @@ publishing, the importer) through the functions here.
 
 from collections.abc import Iterable
 
-from django.db.models import F
+from django.db import transaction
+from django.db.models import Count, F
 
-from ..models import Category, Explainer, Series, SeriesItem
+from ..models import Category, Explainer, Series, SeriesItem, paths_along
 
 
 def live_counts_refresh(
@@ -44,9 +45,46 @@ def live_counts_refresh_for(*, explainer_ids: Iterable[int]) -> None:
 
 
 def live_counts_refresh_all() -> None:
-    """Count again every category and series: after an import, which writes in bulk."""
-    Category.objects.all().recount_live()
-    Series.objects.all().recount_live()
+    """Count again every category and series: after an import or a load, which write in bulk.
+
+    One grouped count of each category's own live explainers, added up the tree here, and
+    one of each series' members (a count per category over its subtree took 28 s at
+    100,000 explainers); then only the rows whose count changed are written, locked first."""
+    with transaction.atomic():
+        _refresh_all()
+
+
+def _refresh_all() -> None:
+    own = dict(Explainer.objects.live().order_by().values_list("category").annotate(n=Count("pk")))
+    categories = list(
+        Category.objects.select_for_update().order_by("pk").only("path", "live_count")
+    )
+    totals = dict.fromkeys((category.path for category in categories), 0)
+    for category in categories:
+        for path in paths_along(category.path):
+            if path in totals:
+                totals[path] += own.get(category.pk, 0)
+    _write_counts(Category, categories, lambda category: totals[category.path])
+
+    members = (
+        SeriesItem.objects.filter(content_object__in=Explainer.objects.live())
+        .order_by()
+        .values_list("tag")
+        .annotate(n=Count("pk"))
+    )
+    by_series = dict(members)
+    series = list(Series.objects.select_for_update().order_by("pk").only("live_count"))
+    _write_counts(Series, series, lambda one: by_series.get(one.pk, 0))
+
+
+def _write_counts(model, rows, counted) -> None:
+    changed = []
+    for row in rows:
+        if row.live_count != counted(row):
+            row.live_count = counted(row)
+            changed.append(row)
+    # Small statements: bulk_update's CASE costs the square of its rows.
+    model.objects.bulk_update(changed, ["live_count"], batch_size=100)
 
 
 def counted_state(explainer_id: int | None) -> tuple[bool, int] | None:
