@@ -2,6 +2,7 @@
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -188,6 +189,8 @@ def test_load_fixture_puts_back_exactly_what_export_fixture_wrote(tmp_path, medi
     call_command("import_listings", str(LISTINGS), parent="AI Principles", stdout=io.StringIO())
     export(tmp_path / "before.json")
     delete_all_content()
+    # A new machine: none of the image files yet (the placeholders are drawn by the load).
+    shutil.rmtree(media_root)
 
     out, err = load_in_bulk(tmp_path / "before.json")
     export(tmp_path / "after.json")

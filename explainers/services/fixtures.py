@@ -271,27 +271,28 @@ class _Loader:
         return target_id
 
     def _instance(self, model, fields, number: int, record: dict):
-        values = record["fields"]
-        instance = model()
+        """The record as a model instance, built as the database would give it (an image's
+        file is not opened to measure it: the file may not be there yet)."""
+        values, stored = record["fields"], {}
         for field_ in fields:
             if field_.name not in values:
                 continue
             value = values[field_.name]
             if field_.is_relation:
-                if value is None:
-                    setattr(instance, field_.attname, None)
-                    continue
-                target_id = self._id_of(field_.related_model, value, number, record, field_.name)
-                setattr(instance, field_.attname, target_id)
+                stored[field_.attname] = (
+                    None
+                    if value is None
+                    else self._id_of(field_.related_model, value, number, record, field_.name)
+                )
                 continue
             try:
-                setattr(instance, field_.attname, field_.to_python(value))
+                stored[field_.attname] = field_.to_python(value)
             except ValidationError as error:
                 problem = " ".join(error.messages)
                 raise FixtureError(
                     f"record {number} ({record['model']}): {field_.name}: {problem}"
                 ) from None
-        return instance
+        return model(**stored)
 
     def _label(self, model, values) -> str:
         if model is SeriesItem:

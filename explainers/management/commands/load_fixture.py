@@ -23,15 +23,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, fixture, verbosity, **options):
         try:
-            with open(fixture, encoding="utf-8") as stream:
-                totals = fixture_totals(stream)
-            with (
-                LoadProgress(self.stderr, quiet=verbosity == 0) as progress,
-                open(fixture, encoding="utf-8") as stream,
-            ):
-                report = fixture_load(stream, progress=progress, totals=totals)
+            stream = open(fixture, encoding="utf-8")  # noqa: SIM115 (read twice, closed below)
         except OSError as error:
             raise CommandError(f"{fixture}: {error.strerror}") from None
+        try:
+            with stream:
+                totals = fixture_totals(stream)
+                stream.seek(0)
+                with LoadProgress(self.stderr, quiet=verbosity == 0) as progress:
+                    report = fixture_load(stream, progress=progress, totals=totals)
         except (FixtureError, UnicodeDecodeError) as error:
             raise CommandError(f"{fixture}: {error}") from None
         self.stdout.write(self.style.SUCCESS(f"Loaded {fixture}: {report.summary()}"))
