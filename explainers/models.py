@@ -1,4 +1,5 @@
 import uuid
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -21,7 +22,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Concat, Greatest, RowNumber
+from django.db.models.functions import Coalesce, Concat, Greatest, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
@@ -38,6 +39,8 @@ DESCRIPTION_MAX_LENGTH = 2000
 # When readers last saw an explainer change: one saved before the time it was scheduled for
 # changed, for them, when it appeared (so never earlier than its publication).
 SHOWN_CHANGE = Greatest("updated_at", "published_at")
+# Before any change: what a last change that is not there yet compares as.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # What a card reads of an explainer, its category and its hero (Explainer.objects.for_cards()).
@@ -158,6 +161,33 @@ def _in_outer_category_tree() -> "CategoryQuerySet":
     ).values("pk")
 
 
+def latest_change(explainers: "ExplainerQuerySet", **lookups) -> Subquery:
+    """When the latest of ``explainers`` matching ``lookups`` last changed for readers
+    (SHOWN_CHANGE), as a subquery; None for none."""
+    latest = explainers.filter(**lookups).order_by().annotate(change=_latest_of(SHOWN_CHANGE))
+    return Subquery(latest.values("change"), output_field=models.DateTimeField())
+
+
+def _latest_of(expression) -> Func:
+    # MAX() as a plain function, not an aggregate: Django would group by every column of
+    # the rows, and the subquery would give a row each instead of one (as COUNT(*) above).
+    return Func(expression, function="MAX", output_field=models.DateTimeField())
+
+
+def due_since(in_row: Q) -> Subquery:
+    """The latest publication time among published explainers ``in_row`` (a condition on
+    the row's OuterRef()s) that came out since the row's ``last_change``: those scheduled
+    before it, whose time came with no write to count them."""
+    since = Coalesce(OuterRef("last_change"), Value(EPOCH))
+    due = (
+        Explainer.objects.published()
+        .filter(in_row, published_at__gt=since)
+        .order_by()
+        .annotate(latest=_latest_of("published_at"))
+    )
+    return Subquery(due.values("latest"), output_field=models.DateTimeField())
+
+
 def _recount(rows: models.QuerySet, **count) -> None:
     """Set ``count`` (``field=subquery``) on ``rows``, locked first, in the transaction of
     the change that calls for it. Locked in one order, two changes wait for each other
@@ -206,6 +236,9 @@ class CategoryQuerySet(models.QuerySet):
             live_count=explainer_count(
                 Explainer.objects.live(), category__in=_in_outer_category_tree()
             ),
+            last_change=latest_change(
+                Explainer.objects.published(), category__in=_in_outer_category_tree()
+            ),
         )
 
     def recount_live_along(self, paths) -> None:
@@ -213,20 +246,16 @@ class CategoryQuerySet(models.QuerySet):
         along = {prefix for path in paths if path for prefix in paths_along(path)}
         self.filter(path__in=along).recount_live()
 
-    def with_last_change(self):
-        """Annotate ``last_change``: when a published explainer in the category or its
-        subcategories (a section's page lists those) last changed for readers."""
-        latest = (
-            Explainer.objects.published()
-            .filter(
-                Q(category=OuterRef("pk"))
-                | Q(category__path__startswith=Concat(OuterRef("path"), Value("/")))
-            )
-            .annotate(change=SHOWN_CHANGE)
-            .order_by("-change")
-            .values("change")[:1]
+    def with_due_since(self):
+        """Annotate ``due_since``: the latest publication in the category or under it since
+        its kept ``last_change`` (None for none); the later of the two is when a published
+        explainer there last changed for readers."""
+        # The explainers come from the latest-published index (those since the kept
+        # change: few) and are then matched to the category by their own category's path.
+        in_tree = Q(category=OuterRef("pk")) | Q(
+            category__path__startswith=Concat(OuterRef("path"), Value("/"))
         )
-        return self.annotate(last_change=Subquery(latest))
+        return self.annotate(due_since=due_since(in_tree))
 
     def chain_to(self, path: str) -> list["Category"]:
         """The categories along ``path`` from the top, in one query; shorter if it ends early.
@@ -275,6 +304,9 @@ class Category(Versioned, models.Model):
     # transaction of every change to them (services.counts): the home and section pages
     # read their totals from here, not from counting 100,000 rows.
     live_count = models.IntegerField(default=0, editable=False)
+    # When a published explainer in it or under it last changed for readers, as of the last
+    # change written (kept with live_count); with_due_since() adds those published since.
+    last_change = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = CategoryQuerySet.as_manager()
 
@@ -480,31 +512,30 @@ class SeriesQuerySet(models.QuerySet):
         return self.annotate(published_count=F("live_count") - scheduled)
 
     def recount_live(self) -> None:
-        """Count again ``live_count`` of these series."""
-        _recount(self, live_count=explainer_count(Explainer.objects.live(), series=OuterRef("pk")))
+        """Count again ``live_count`` and ``last_change`` of these series."""
+        _recount(
+            self,
+            live_count=explainer_count(Explainer.objects.live(), series=OuterRef("pk")),
+            last_change=latest_change(Explainer.objects.published(), series=OuterRef("pk")),
+        )
 
     def with_published_explainers(self):
         """Series readers have something to read in (the only ones with a page and feeds),
         with ``published_count``."""
         return self.filter(live_count__gt=0).with_published_counts().filter(published_count__gt=0)
 
-    def with_last_change(self):
-        """Annotate ``last_change``: when a published explainer in the series last changed."""
-        latest = (
-            Explainer.objects.published()
-            .filter(series=OuterRef("pk"))
-            .annotate(change=SHOWN_CHANGE)
-            .order_by("-change")
-            .values("change")[:1]
-        )
-        return self.annotate(last_change=Subquery(latest))
+    def with_due_since(self):
+        """Annotate ``due_since``, as Category's with_due_since() does."""
+        return self.annotate(due_since=due_since(Q(series=OuterRef("pk"))))
 
 
 class Series(Versioned, TagBase):
     """A series an explainer belongs to ("MONA explainer", "MONA Bridge")."""
 
-    # Live explainers in it, kept as Category.live_count is (services.counts).
+    # Live explainers in it and when one last changed, kept as Category's are
+    # (services.counts).
     live_count = models.IntegerField(default=0, editable=False)
+    last_change = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = NaturalKeyManager.from_queryset(SeriesQuerySet)()
 

@@ -20,14 +20,14 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.contrib.sitemaps.views import SitemapIndexItem, x_robots_tag
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.paginator import Paginator
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, OuterRef
 from django.http import Http404, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import http_date
 
-from .models import SHOWN_CHANGE, Category, Explainer, Series, SeriesItem, paths_along
+from .models import SHOWN_CHANGE, Category, Explainer, Series, SeriesItem
 from .pagination import ListingPaginator
 
 # Django's sitemap.xml in Jinja2, less what this site never uses (jinja2/sitemaps/sitemap.xml),
@@ -55,6 +55,17 @@ class LastChanges:
             "published_at", flat=True
         )
         return max(filter(None, [latest_edit.first(), latest_publication.first()]), default=None)
+
+
+def shown_changes(queryset, *fields) -> list[dict]:
+    """``fields`` of these categories or series (annotated with_due_since()) as rows, each
+    with ``last_change``: the kept one, or the publication come since, the later."""
+    rows = list(queryset.values(*fields, "last_change", "due_since"))
+    for row in rows:
+        row["last_change"] = max(
+            filter(None, [row["last_change"], row.pop("due_since")]), default=None
+        )
+    return rows
 
 
 class RowSitemap(Sitemap):
@@ -128,28 +139,9 @@ class CategorySitemap(RowSitemap):
 
     def items(self):
         """Every category in path order, with the latest change to a published explainer in
-        it or under it (a section's page lists its categories'), in two queries.
-
-        Category.objects.with_last_change() says the same with a subquery per category that
-        reads every explainer (the ``path LIKE`` finds no index): seconds for a thousand
-        categories. Here the database gives each category its own latest change (one
-        GROUP BY) and each one is passed up to its ancestors, the prefixes of its path.
-        """
-        latest = {}
-        own = (
-            Explainer.objects.published()
-            .order_by()
-            .values_list("category__path")
-            .annotate(change=Max(SHOWN_CHANGE))
-        )
-        for category_path, change in own:
-            for path in paths_along(category_path):
-                if path not in latest or latest[path] < change:
-                    latest[path] = change
-        rows = list(Category.objects.order_by("path").values("path"))
-        for row in rows:
-            row["last_change"] = latest.get(row["path"])
-        return rows
+        it or under it (a section's page lists its categories'): kept on the row
+        (services.counts), with the scheduled ones published since."""
+        return shown_changes(Category.objects.order_by("path").with_due_since(), "path")
 
     def location(self, row):
         return reverse("explainers:category", kwargs={"category_path": row["path"]})
@@ -170,12 +162,8 @@ class SeriesSitemap(RowSitemap):
     priority = 0.5
 
     def items(self):
-        return (
-            Series.objects.with_published_explainers()
-            .with_last_change()
-            .order_by("slug")
-            .values("slug", "last_change")
-        )
+        series = Series.objects.with_published_explainers().with_due_since().order_by("slug")
+        return shown_changes(series, "slug")
 
     def location(self, row):
         return reverse("explainers:series", kwargs={"slug": row["slug"]})

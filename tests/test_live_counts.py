@@ -12,8 +12,9 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
-from explainers.models import Category, Explainer, Series
+from explainers.models import SHOWN_CHANGE, Category, Explainer, Series
 from explainers.services.publishing import explainers_publish, explainers_unpublish
+from explainers.sitemaps import shown_changes
 
 from .helpers import LISTINGS, make_category, make_explainer, make_hero, page_soup
 
@@ -188,3 +189,58 @@ def test_two_editors_publishing_at_once_are_both_counted(tree):
 
     assert shown_counts()["ai-principles"] == 2
     assert shown_counts() == counted_from_scratch()
+
+
+def shown_last_changes() -> dict[str, object]:
+    """When readers are told each category and series last changed (the sitemap's)."""
+    categories = shown_changes(Category.objects.with_due_since(), "path")
+    series = shown_changes(Series.objects.with_due_since(), "name")
+    return {
+        **{row["path"]: row["last_change"] for row in categories},
+        **{f"series {row['name']}": row["last_change"] for row in series},
+    }
+
+
+def last_changes_from_scratch() -> dict[str, object]:
+    published = Explainer.objects.published().annotate(change=SHOWN_CHANGE)
+    latest = published.order_by("-change").values_list("change", flat=True)
+    return {
+        **{
+            category.path: latest.filter(category__in=category.descendants_and_self()).first()
+            for category in Category.objects.all()
+        },
+        **{f"series {one.name}": latest.filter(series=one).first() for one in Series.objects.all()},
+    }
+
+
+def test_the_last_change_follows_edits_unpublishing_and_scheduled_publications(client, tree):
+    section, middle, leaf, other = tree
+    start = timezone.now()
+    with time_machine.travel(start - 10 * DAY):
+        older = make_explainer(leaf, "Older", published_at=timezone.now())
+        older.series.add("Bridge")
+    with time_machine.travel(start - 5 * DAY):
+        newer = make_explainer(middle, "Newer", published_at=timezone.now())
+        newer.series.add("Bridge")
+        make_explainer(leaf, "Later", published_at=start + DAY).series.add("Bridge")
+    assert shown_last_changes() == last_changes_from_scratch()
+    assert shown_last_changes()["ai-principles/foundations/tokens"] == older.last_modified
+
+    older.excerpt = "Edited for readers."
+    older.save()  # an edit readers see: their latest change, up the tree and in its series
+    assert shown_last_changes()["ai-principles/foundations/tokens"] == older.last_modified
+    assert shown_last_changes()["series Bridge"] == older.last_modified
+
+    older.status = Explainer.Status.DRAFT
+    older.save()  # gone from readers: the latest is the other one's again
+    assert shown_last_changes()["ai-principles"] == newer.last_modified
+    assert shown_last_changes()["ai-principles/foundations/tokens"] is None
+    assert shown_last_changes() == last_changes_from_scratch()
+
+    with time_machine.travel(start + 2 * DAY):
+        # The scheduled one came out with no write: its publication is the latest change.
+        assert shown_last_changes()["ai-principles/foundations/tokens"] == start + DAY
+        assert shown_last_changes()["series Bridge"] == start + DAY
+        assert shown_last_changes() == last_changes_from_scratch()
+        urls = client.get("/sitemap-categories.xml").content.decode()
+        assert f"<lastmod>{(start + DAY).date().isoformat()}</lastmod>" in urls

@@ -1,20 +1,24 @@
-"""The live counts kept on categories and series (``live_count``): the home, section and
-series pages, the sitemap and the API read their totals from these rows instead of counting
-100,000 explainers on every request.
+"""What categories and series keep of their explainers: how many are live (``live_count``)
+and when a published one last changed for readers (``last_change``). The home, section and
+series pages, the sitemap and the API read these from the rows instead of counting or
+sorting 100,000 explainers on every request.
 
-A category's count takes in its subcategories'. Both count live explainers (published or
-scheduled); readers' totals (``with_published_counts()``) take out the scheduled ones when
-read, as their time comes without a write.
+A category's figures take in its subcategories'. The count is of live explainers (published
+or scheduled) and the last change of published ones; readers' figures
+(``with_published_counts()``, ``with_due_since()``) take in the scheduled ones whose time has
+come when read, as that time comes without a write.
 
 Kept in the transaction of each change: an explainer's save or deletion and a series item's
 (explainers/signals.py), a category's move (Category.save), and the bulk writers (bulk
-publishing, the importer) through the functions here.
+publishing, the importer, load_fixture) through the functions here.
 """
 
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Case, Count, F, Max, Q, When
+from django.db.models.functions import Greatest
+from django.utils import timezone
 
 from ..models import Category, Explainer, Series, SeriesItem, paths_along
 
@@ -47,44 +51,77 @@ def live_counts_refresh_for(*, explainer_ids: Iterable[int]) -> None:
 def live_counts_refresh_all() -> None:
     """Count again every category and series: after an import or a load, which write in bulk.
 
-    One grouped count of each category's own live explainers, added up the tree here, and
-    one of each series' members (a count per category over its subtree took 28 s at
-    100,000 explainers); then only the rows whose count changed are written, locked first."""
+    One grouped query of each category's own explainers, added up the tree here, and one of
+    each series' members (a count per category over its subtree took 28 s at 100,000
+    explainers); then only the rows whose figures changed are written, locked first."""
     with transaction.atomic():
         _refresh_all()
 
 
 def _refresh_all() -> None:
-    own = dict(Explainer.objects.live().order_by().values_list("category").annotate(n=Count("pk")))
+    now = timezone.now()
+    own = {
+        category: (count, change)
+        for category, count, change in Explainer.objects.live()
+        .order_by()
+        .values_list("category")
+        .annotate(
+            count=Count("pk"),
+            change=Max(
+                Case(When(published_at__lte=now, then=Greatest("updated_at", "published_at")))
+            ),
+        )
+    }
     categories = list(
-        Category.objects.select_for_update().order_by("pk").only("path", "live_count")
+        Category.objects.select_for_update()
+        .order_by("pk")
+        .only("path", "live_count", "last_change")
     )
-    totals = dict.fromkeys((category.path for category in categories), 0)
+    totals = {category.path: (0, None) for category in categories}
     for category in categories:
+        count, change = own.get(category.pk, (0, None))
         for path in paths_along(category.path):
             if path in totals:
-                totals[path] += own.get(category.pk, 0)
-    _write_counts(Category, categories, lambda category: totals[category.path])
+                total, latest = totals[path]
+                totals[path] = (total + count, _later(latest, change))
+    _write_figures(Category, categories, lambda category: totals[category.path])
 
+    member = "content_object__"
     members = (
         SeriesItem.objects.filter(content_object__in=Explainer.objects.live())
         .order_by()
         .values_list("tag")
-        .annotate(n=Count("pk"))
+        .annotate(
+            count=Count("pk"),
+            change=Max(
+                Case(
+                    When(
+                        **{f"{member}published_at__lte": now},
+                        then=Greatest(f"{member}updated_at", f"{member}published_at"),
+                    )
+                )
+            ),
+        )
     )
-    by_series = dict(members)
-    series = list(Series.objects.select_for_update().order_by("pk").only("live_count"))
-    _write_counts(Series, series, lambda one: by_series.get(one.pk, 0))
+    by_series = {tag: (count, change) for tag, count, change in members}
+    series = list(
+        Series.objects.select_for_update().order_by("pk").only("live_count", "last_change")
+    )
+    _write_figures(Series, series, lambda one: by_series.get(one.pk, (0, None)))
 
 
-def _write_counts(model, rows, counted) -> None:
+def _later(one, other):
+    return max(filter(None, [one, other]), default=None)
+
+
+def _write_figures(model, rows, figures) -> None:
     changed = []
     for row in rows:
-        if row.live_count != counted(row):
-            row.live_count = counted(row)
+        if (row.live_count, row.last_change) != figures(row):
+            row.live_count, row.last_change = figures(row)
             changed.append(row)
     # Small statements: bulk_update's CASE costs the square of its rows.
-    model.objects.bulk_update(changed, ["live_count"], batch_size=100)
+    model.objects.bulk_update(changed, ["live_count", "last_change"], batch_size=100)
 
 
 def counted_state(explainer_id: int | None) -> tuple[bool, int] | None:
@@ -101,13 +138,20 @@ def counted_state(explainer_id: int | None) -> tuple[bool, int] | None:
 
 def live_counts_after_save(*, explainer: Explainer, before: tuple[bool, int] | None) -> None:
     """Count again what a saved explainer left or joined (``before``: its counted_state() as
-    it was); nothing when it stays out of readers' sight, or live in the same category, as
-    most saves do."""
+    it was). A save that leaves it live in the same category (most saves) only moves the
+    last change of its categories and series, when readers see it; one out of readers'
+    sight before and after changes nothing."""
     was_live, old_category = before or (False, None)
     is_live = explainer.is_live()
-    if not (was_live or is_live) or (was_live, old_category) == (is_live, explainer.category_id):
+    if not (was_live or is_live):
         return
     series = SeriesItem.objects.filter(content_object=explainer).values_list("tag_id", flat=True)
+    if (was_live, old_category) == (is_live, explainer.category_id):
+        if explainer.is_published():
+            chain = paths_along(Category.objects.get(pk=explainer.category_id).path)
+            _note_change(Category.objects.filter(path__in=chain), explainer.last_modified)
+            _note_change(Series.objects.filter(pk__in=series), explainer.last_modified)
+        return
     live_counts_refresh(
         category_ids={explainer.category_id, old_category} - {None},
         series_ids=series if was_live != is_live else (),
@@ -115,6 +159,17 @@ def live_counts_after_save(*, explainer: Explainer, before: tuple[bool, int] | N
 
 
 def series_count_step(*, item: SeriesItem, step: int) -> None:
-    """A live explainer joined (``step`` 1) or left (-1) a series."""
-    if Explainer.objects.live().filter(pk=item.content_object_id).exists():
-        Series.objects.filter(pk=item.tag_id).update(live_count=F("live_count") + step)
+    """A live explainer joined (``step`` 1) or left (-1) a series. (One leaving leaves the
+    series' last change as it is: the next count again sets it.)"""
+    explainer = Explainer.objects.live().filter(pk=item.content_object_id).first()
+    if explainer is None:
+        return
+    series = Series.objects.filter(pk=item.tag_id)
+    series.update(live_count=F("live_count") + step)
+    if step > 0 and explainer.is_published():
+        _note_change(series, explainer.last_modified)
+
+
+def _note_change(rows, change) -> None:
+    """``change`` (a published explainer's) is the latest of these rows', if it is later."""
+    rows.filter(Q(last_change__lt=change) | Q(last_change=None)).update(last_change=change)
