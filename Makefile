@@ -25,6 +25,7 @@ run: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py setup_roles
 	$(BIN)/python manage.py load_initial_content
 	$(BIN)/python manage.py make_renditions --missing
+	$(BIN)/python manage.py render_cards
 	$(BIN)/python manage.py db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000

@@ -19,3 +19,7 @@ fi
 # Renditions of images that have none yet for their file and focal point (content just
 # loaded, or saved before an upgrade): queued for the worker, so that web starts at once.
 python manage.py make_renditions --missing --enqueue
+
+# The cards listings print as stored, after a deploy that changed their templates (until
+# then listings render them afresh).
+python manage.py render_cards

@@ -573,7 +573,11 @@ class SeriesFilter(AutocompleteFilter):
 
 # The body's HTML and images are not content but derived from the body (Explainer.save
 # renders and reads it): a revision does not keep them, and a revert is followed by a save.
-reversion.register(Explainer, follow=["seriesitem_set"], exclude=["body_html", "body_images"])
+reversion.register(
+    Explainer,
+    follow=["seriesitem_set"],
+    exclude=["body_html", "body_images", "card_html_first_row", "card_html", "card_version"],
+)
 
 # Shorter search terms are not words the full-text index knows.
 FULL_TEXT_MIN_LENGTH = 3

@@ -1,8 +1,9 @@
 """The Jinja2 environment readers' pages render in (templates in jinja2/).
 
 What templates may call beyond Jinja2's own: ``static()`` and ``url()`` (Django's
-``static`` and ``reverse``), ``page_url()`` for pagination links, and the filters Django's
-templates had (``date``, ``pluralize``) plus ``srcset``, ``json_ld`` and ``duration``.
+``static`` and ``reverse``), ``page_url()`` for pagination links, ``stored_card()`` and
+``FIRST_ROW`` for listings, and the filters Django's templates had (``date``,
+``pluralize``) plus ``srcset``, ``json_ld`` and ``duration``.
 """
 
 import json
@@ -13,6 +14,8 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from jinja2 import Environment
 from markupsafe import Markup
+
+from .services.cards import FIRST_ROW, cards_version
 
 
 def url(name: str, **kwargs) -> str:
@@ -29,6 +32,16 @@ def page_url(request, number: int) -> str:
     if number != 1:
         query["page"] = number
     return f"{request.path}?{query.urlencode()}" if query else request.path
+
+
+def stored_card(explainer, first_row: bool) -> Markup | None:
+    """An explainer's card as stored (services.cards) for a list's first row or below it;
+    None when it is to be rendered: stored from other templates, out of date, or not read
+    (``for_cards()`` rows, which carry what the card template needs instead)."""
+    # From the instance's own attributes: a deferred field would cost a query per card.
+    if explainer.__dict__.get("card_version") != cards_version():
+        return None
+    return Markup(explainer.card_html_first_row if first_row else explainer.card_html)
 
 
 def date(value, format_string: str) -> str:
@@ -69,7 +82,9 @@ def duration(value: timedelta | None) -> str:
 
 def environment(**options) -> Environment:
     env = Environment(**options)
-    env.globals.update(static=static, url=url, page_url=page_url)
+    env.globals.update(
+        static=static, url=url, page_url=page_url, stored_card=stored_card, FIRST_ROW=FIRST_ROW
+    )
     env.filters.update(
         date=date, pluralize=pluralize, srcset=srcset, json_ld=json_ld, duration=duration
     )

@@ -44,17 +44,17 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # What a card reads of an explainer, its category and its hero (Explainer.objects.for_cards()).
+# A hero image's focal point, as fractions of it (see HeroImage).
+FOCAL_FIELDS = ["focal_x", "focal_y", "focal_width", "focal_height"]
+# What pages read of a hero image to show it (a picture, a sharing image).
+SHOWN_HERO_FIELDS = ["image", "width", "height", "alt_text", "renditions_key", *FOCAL_FIELDS]
 CARD_FIELDS = [
     "title", "slug", "excerpt", "reading_time", "category__path",
-    "lead_series__name", "lead_series__slug",
-    "hero__image", "hero__width", "hero__height", "hero__alt_text", "hero__renditions_key",
-    "hero__focal_x", "hero__focal_y", "hero__focal_width", "hero__focal_height",
+    "lead_series__name", "lead_series__slug", *(f"hero__{name}" for name in SHOWN_HERO_FIELDS),
 ]  # fmt: skip
 
 # A share of an image's width or height.
 FRACTION = [MinValueValidator(0), MaxValueValidator(1)]
-# A hero image's focal point, as fractions of it (see HeroImage).
-FOCAL_FIELDS = ["focal_x", "focal_y", "focal_width", "focal_height"]
 
 
 # Top-level slugs the site's own URLs use; a category there could never be reached.
@@ -342,6 +342,10 @@ class Category(Versioned, models.Model):
                 self._move_descendants(old_path)
                 # What it holds left the old ancestors' totals for the new ones'.
                 Category.objects.recount_live_along([old_path.rpartition("/")[0], self.path])
+                # Cards link to their explainers' addresses, which hold the paths.
+                from .services.cards import cards_refresh  # services import the models
+
+                cards_refresh(Explainer.objects.filter(category__in=self.descendants_and_self()))
 
     def get_absolute_url(self):
         return reverse("explainers:category", kwargs={"category_path": self.path})
@@ -707,6 +711,16 @@ class ExplainerQuerySet(models.QuerySet):
         series."""
         return self.select_related("category", "hero", "lead_series").only(*CARD_FIELDS)
 
+    def for_listing(self):
+        """What a listing page reads of each explainer: its stored cards (services.cards
+        prints them, and loads those out of date ``for_cards()``), its title and URL for the
+        page's structured data, and its hero (the first card's is the page's sharing image:
+        joined, it costs less than a query of its own)."""
+        return self.select_related("category", "hero").only(
+            "title", "slug", "category__path", *(f"hero__{n}" for n in SHOWN_HERO_FIELDS),
+            "card_html_first_row", "card_html", "card_version",
+        )  # fmt: skip
+
     def refresh_lead_series(self) -> int:
         """Set the ``lead_series`` of each of these from their series as they now are."""
         first = (
@@ -813,6 +827,14 @@ class Explainer(Versioned, models.Model):
     lead_series = models.ForeignKey(
         Series, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
     )
+    # Its card as listings show it, rendered from includes/card.html when what the card
+    # shows is saved (services.cards): in a list's first row (its image fetched at once) and
+    # below it (fetched when scrolled to). A listing prints them as stored when
+    # ``card_version`` is that of the card templates it runs with, and renders the card
+    # afresh otherwise; "" is a card out of date, waiting to be stored again.
+    card_html_first_row = models.TextField(blank=True, editable=False)
+    card_html = models.TextField(blank=True, editable=False)
+    card_version = models.CharField(max_length=16, blank=True, editable=False)
     # Library images the body shows (Markdown images pointing at their renditions), kept
     # in step with the body when it is saved: readers may fetch those, and an image in use
     # is not deleted.

@@ -2,7 +2,16 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from django.dispatch import receiver
 
 from .cache import content_changed
-from .models import Category, Explainer, HeroImage, PreviousSlug, Series, SeriesItem
+from .models import (
+    SHOWN_HERO_FIELDS,
+    Category,
+    Explainer,
+    HeroImage,
+    PreviousSlug,
+    Series,
+    SeriesItem,
+)
+from .services.cards import cards_refresh
 from .services.counts import (
     counted_state,
     live_counts_after_save,
@@ -29,14 +38,38 @@ def refresh_lead_series_of_member(sender, instance, **kwargs):
     # Every way an explainer's series change one at a time (the admin's and the publishing
     # service's taggit calls, a revert, a fixture) saves or deletes a SeriesItem; bulk
     # writes (the importer) refresh what they wrote themselves.
-    Explainer.objects.filter(pk=instance.content_object_id).refresh_lead_series()
+    member = Explainer.objects.filter(pk=instance.content_object_id)
+    member.refresh_lead_series()
+    cards_refresh(member)
 
 
 @receiver(post_save, sender=Series, dispatch_uid="lead_series_renamed")
 def refresh_lead_series_of_members(sender, instance, created, **kwargs):
-    # A new name may change which of its members' series comes first.
+    # A new name may change which of its members' series comes first, and their cards show
+    # its name and link to its slug.
     if not created:
-        Explainer.objects.filter(series=instance).refresh_lead_series()
+        members = Explainer.objects.filter(series=instance)
+        members.refresh_lead_series()
+        cards_refresh(members)
+
+
+# The cards stored on explainers (services.cards) follow every save of what they show; bulk
+# writes (the importer, fixtures, renditions made) refresh the cards they changed themselves.
+CARD_FIELDS = {"title", "slug", "excerpt", "reading_time", "category", "hero", "lead_series"}
+HERO_CARD_FIELDS = set(SHOWN_HERO_FIELDS)
+
+
+@receiver(post_save, sender=Explainer, dispatch_uid="cards_explainer_saved")
+def refresh_saved_card(sender, instance, update_fields, **kwargs):
+    if update_fields is None or CARD_FIELDS & set(update_fields):
+        cards_refresh(Explainer.objects.filter(pk=instance.pk))
+
+
+@receiver(post_save, sender=HeroImage, dispatch_uid="cards_hero_saved")
+def refresh_cards_of_hero(sender, instance, created, raw, update_fields, **kwargs):
+    # (A fixture may hold an explainer before its hero.)
+    if (raw or not created) and (update_fields is None or HERO_CARD_FIELDS & set(update_fields)):
+        cards_refresh(Explainer.objects.filter(hero=instance))
 
 
 @receiver(post_save, dispatch_uid="content_saved")

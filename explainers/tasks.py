@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
+from .services.cards import cards_render_outdated
 from .services.renditions import renditions_failed, renditions_make, stale_crops_delete
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,12 @@ def make_renditions(original: str, key: str, attempt: int = 1) -> int:
     if drawn:
         enqueue_later(delete_stale_crops, STALE_CROPS_KEPT, original=original)
     return len(drawn)
+
+
+@task()
+def render_cards() -> int:
+    """Store the cards marked out of date (more at once than a save renders itself)."""
+    return cards_render_outdated()
 
 
 @task()

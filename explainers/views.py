@@ -19,6 +19,7 @@ from .markup import render_markdown
 from .models import Category, Explainer, HeroImage, Series, SeriesItem
 from .pagination import ListingPaginator
 from .search import MAX_SUGGEST_LENGTH, UnsearchableQuery, search, suggestions
+from .services.cards import listing_cards
 from .site import site_details
 from .structured_data import article, breadcrumb_list, collection_page, website
 from .two_factor import passed_two_factor
@@ -97,9 +98,9 @@ class HomeView(PageMetaMixin, TemplateView):
         for category in categories:
             children.setdefault(category.parent_id, []).append(category)
         sections = [(section, children.get(section.pk, [])) for section in children.get(None, [])]
-        latest = Explainer.objects.published().for_cards().order_by("-published_at", "pk")
+        latest = Explainer.objects.published().for_listing().order_by("-published_at", "pk")
         return super().get_context_data(
-            sections=sections, latest=list(latest[:LATEST_ON_HOME]), **kwargs
+            sections=sections, latest=listing_cards(latest[:LATEST_ON_HOME]), **kwargs
         )
 
     def page_meta(self, context):
@@ -109,7 +110,16 @@ class HomeView(PageMetaMixin, TemplateView):
         }
 
 
-class CategoryView(PageMetaMixin, ListView):
+class ListingMixin:
+    """A ListView of cards: its page's rows carry their stored cards (services.cards)."""
+
+    def paginate_queryset(self, queryset, page_size):
+        paginator, page, rows, is_paginated = super().paginate_queryset(queryset, page_size)
+        page.object_list = listing_cards(rows)
+        return paginator, page, page.object_list, is_paginated
+
+
+class CategoryView(PageMetaMixin, ListingMixin, ListView):
     """A category's published explainers in listing order, after its subcategories."""
 
     template_name = "explainers/category.html"
@@ -121,7 +131,7 @@ class CategoryView(PageMetaMixin, ListView):
         return (
             Explainer.objects.published()
             .filter(category=self.kwargs["chain"][-1])
-            .for_cards()
+            .for_listing()
             .order_by("position", "pk")
         )
 
@@ -187,7 +197,7 @@ class ExplainerDetailView(PageMetaMixin, DetailView):
         previous, following = explainer.neighbours(visible)
         series_ids = [series.pk for series in explainer.series_list]
         shown = {e.pk for e in (previous, following) if e is not None}
-        related = visible.related_to(explainer, series_ids).exclude(pk__in=shown).for_cards()
+        related = visible.related_to(explainer, series_ids).exclude(pk__in=shown).for_listing()
         chain = self.kwargs.get("chain") or []
         breadcrumbs = explainer.category.breadcrumbs(chain[:-1] if chain else None)
         return super().get_context_data(
@@ -195,7 +205,7 @@ class ExplainerDetailView(PageMetaMixin, DetailView):
             preview=not explainer.is_published(),
             previous=previous,
             next=following,
-            related=related[:RELATED_COUNT],
+            related=listing_cards(related[:RELATED_COUNT]),
             **kwargs,
         )
 
@@ -236,7 +246,7 @@ class PendingPreviewView(ExplainerDetailView):
         return super().get_context_data(pending_preview=self.object.pending is not None, **kwargs)
 
 
-class SeriesView(PageMetaMixin, ListView):
+class SeriesView(PageMetaMixin, ListingMixin, ListView):
     template_name = "explainers/series.html"
     context_object_name = "explainers"
     paginate_by = CARDS_PER_PAGE
@@ -253,7 +263,7 @@ class SeriesView(PageMetaMixin, ListView):
         return (
             Explainer.objects.published()
             .filter(series=self.series)
-            .for_cards()
+            .for_listing()
             .order_by("-published_at", "pk")
         )
 
@@ -379,7 +389,7 @@ def search_suggestions(request):
 
 def first_hero(cards):
     """The hero of the first card that has one (None if none has): a listing's sharing image."""
-    return next((card.hero for card in cards if card.hero is not None), None)
+    return next((card.hero for card in cards if card.hero_id is not None), None)
 
 
 def category_or_explainer(request, category_path, slug=None):

@@ -245,7 +245,7 @@ def test_a_category_page_makes_the_same_few_queries_whatever_its_size(
         explainer.series.add("MONA explainer", "MONA Bridge")
 
     # 1 the category and its ancestors (and whether it has subcategories: it has none),
-    # 2 the paginator's count, 3 the page of cards with category path, hero and first series,
+    # 2 the paginator's count, 3 the page of stored cards with category path and hero,
     # 4 the next scheduled publication (how long the page may be cached).
     with django_assert_num_queries(4):
         response = client.get("/ai-principles/deep/llm-foundations/")

@@ -247,7 +247,7 @@ def test_an_explainer_page_makes_a_fixed_number_of_queries(
         explainers.append(explainer)
 
     # 1 the category chain, 2 the explainer with category and hero, 3 its series,
-    # 4 previous, 5 next, 6 related cards with category path, hero and first series, 7 the
+    # 4 previous, 5 next, 6 related stored cards with category path and hero, 7 the
     # next scheduled publication (how long the page may be cached).
     with django_assert_num_queries(7):
         response = client.get(explainers[1].get_absolute_url())

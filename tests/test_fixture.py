@@ -206,6 +206,7 @@ def test_load_fixture_puts_back_exactly_what_export_fixture_wrote(tmp_path, medi
         "Loaded 90/90 series items",
         "Ordering the listings …",
         "Indexing for search …",
+        "Storing the cards …",
         "Counting explainers in categories and series …",
         "Drawing missing placeholder files …",
     ]

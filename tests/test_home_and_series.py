@@ -42,7 +42,7 @@ def test_home_makes_three_queries_whatever_the_content(client, django_assert_num
     for number in range(8):
         make_explainer(category, f"Explainer {number}").series.add("MONA explainer")
 
-    # 1 categories with counts, 2 latest cards with category path, hero and first series,
+    # 1 categories with counts, 2 latest stored cards with category path and hero,
     # 3 the next scheduled publication (how long the page may be cached).
     with django_assert_num_queries(3):
         client.get("/")

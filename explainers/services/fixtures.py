@@ -22,6 +22,7 @@ from django.db import DatabaseError, transaction
 from ..cache import content_changed
 from ..images import draw_missing_placeholder
 from ..models import Category, Explainer, HeroImage, Series, SeriesItem
+from .cards import cards_refresh
 from .counts import live_counts_refresh_all
 from .ordering import listings_renumber
 from .search_index import search_index_refresh
@@ -337,6 +338,8 @@ class _Loader:
             Explainer.objects.filter(pk__in=batch).refresh_lead_series()
         progress.step("Indexing for search")
         search_index_refresh(explainer_ids=self.explainer_ids)
+        progress.step("Storing the cards")
+        cards_refresh(Explainer.objects.filter(pk__in=self.explainer_ids))
         progress.step("Counting explainers in categories and series")
         live_counts_refresh_all()
         progress.step("Drawing missing placeholder files")

@@ -35,6 +35,7 @@ from ..listings import (
     parse_listing,
 )
 from ..models import Category, Explainer, HeroImage, Series, SeriesItem
+from .cards import cards_refresh
 from .counts import live_counts_refresh_all
 from .editing import revisions_record_baseline
 from .ordering import listings_renumber
@@ -169,6 +170,10 @@ def listings_import(
                 # Bulk writes send no signal: site search indexes the rows written here.
                 progress.step("Indexing for search")
                 search_index_refresh(explainer_ids=[pk for ids in run.written for pk in ids])
+                # ... and their cards (a hero's alt text changed counts as its explainer's),
+                # a category at a time, as they were written.
+                for ids in run.written:
+                    cards_refresh(Explainer.objects.filter(pk__in=ids))
                 # Drawn by the worker after the commit, once per shared placeholder file.
                 hero_renditions_schedule(heroes=run.heroes_to_render())
                 progress.step("Drawing missing placeholder files")

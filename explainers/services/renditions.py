@@ -17,7 +17,8 @@ from django.db.models import Q
 
 from ..cache import content_changed
 from ..images import draw_renditions, stale_crops
-from ..models import HeroImage
+from ..models import Explainer, HeroImage
+from .cards import cards_refresh
 
 # What renditions_make reads of a hero: enough to know which renditions it needs.
 RENDITION_FIELDS = [
@@ -78,7 +79,8 @@ def renditions_make(*, original: str, key: str, redraw: bool = False) -> list[st
         _focal_point_is(first), pk__in=[hero.pk for hero in heroes]
     ).update(renditions_key=key, renditions_problem="")
     if marked and any(hero.renditions_key != key for hero in heroes):
-        # Pages cached with the original now offer the renditions.
+        # Cards, and pages cached with the original, now offer the renditions.
+        cards_refresh(Explainer.objects.filter(hero__in=heroes))
         content_changed()
     return drawn
 
