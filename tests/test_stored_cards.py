@@ -2,12 +2,15 @@
 (services.cards): the card a fresh render gives, never one older than its content."""
 
 import io
+import threading
+import time
 
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection, transaction
 
-from explainers.models import Explainer, Series
+from explainers.models import Explainer, HeroImage, Series
 from explainers.services import cards as stored_cards
 from explainers.services.cards import cards_version
 from explainers.services.renditions import hero_renditions_schedule
@@ -176,3 +179,46 @@ def test_a_page_of_out_of_date_cards_costs_one_query_more(
         response = client.get(category.get_absolute_url())
 
     assert len(cards(page_soup(response))) == len(listing)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_editors_changing_one_card_at_once_both_show(client, category):
+    """The second refresh waits for the first writer's commit, then renders from both writes
+    (on PostgreSQL, where two transactions run at once: rendered before the first commits,
+    the card would lose the first editor's title)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time")
+    explainer = make_explainer(category, "Old title", hero=make_hero(alt_text="Old alt"))
+    title_saved, alt_saving = threading.Event(), threading.Event()
+
+    def retitle():
+        try:
+            with transaction.atomic():
+                explainer.title = "New title"
+                explainer.save()
+                title_saved.set()
+                assert alt_saving.wait(10)
+                time.sleep(0.5)  # the other editor's refresh is waiting on the lock meanwhile
+        finally:
+            connection.close()
+
+    def rename_alt():
+        try:
+            assert title_saved.wait(10)
+            with transaction.atomic():
+                hero = HeroImage.objects.get(pk=explainer.hero_id)
+                hero.alt_text = "New alt"
+                alt_saving.set()
+                hero.save()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=retitle), threading.Thread(target=rename_alt)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    (card,) = cards(page_soup(client.get(category.get_absolute_url())))
+    assert (card["title"], card["alt"]) == ("New title", "New alt")
+    assert stored_count() == 1
