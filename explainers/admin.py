@@ -576,7 +576,14 @@ class SeriesFilter(AutocompleteFilter):
 reversion.register(
     Explainer,
     follow=["seriesitem_set"],
-    exclude=["body_html", "body_images", "card_html_first_row", "card_html", "card_version"],
+    exclude=[
+        "body_html",
+        "body_images",
+        "card_html_first_row",
+        "card_html",
+        "card_url",
+        "card_version",
+    ],  # fmt: skip
 )
 
 # Shorter search terms are not words the full-text index knows.

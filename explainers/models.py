@@ -713,11 +713,11 @@ class ExplainerQuerySet(models.QuerySet):
 
     def for_listing(self):
         """What a listing page reads of each explainer: its stored cards (services.cards
-        prints them, and loads those out of date ``for_cards()``), its title and URL for the
-        page's structured data, and its hero (the first card's is the page's sharing image:
-        joined, it costs less than a query of its own)."""
-        return self.select_related("category", "hero").only(
-            "title", "slug", "category__path", *(f"hero__{n}" for n in SHOWN_HERO_FIELDS),
+        prints them, and loads those out of date ``for_cards()``), its title and its card's
+        address for the page's structured data, and its hero (the first card's is the
+        page's sharing image: joined, it costs less than a query of its own)."""
+        return self.select_related("hero").only(
+            "title", "card_url", "hero", *(f"hero__{n}" for n in SHOWN_HERO_FIELDS),
             "card_html_first_row", "card_html", "card_version",
         )  # fmt: skip
 
@@ -835,6 +835,9 @@ class Explainer(Versioned, models.Model):
     card_html_first_row = models.TextField(blank=True, editable=False)
     card_html = models.TextField(blank=True, editable=False)
     card_version = models.CharField(max_length=16, blank=True, editable=False)
+    # The address its card links to, as stored with it: what a listing's structured data
+    # names for it (``listing_cards`` sets ``listing_url``) without reversing it again.
+    card_url = models.TextField(blank=True, editable=False)
     # Library images the body shows (Markdown images pointing at their renditions), kept
     # in step with the body when it is saved: readers may fetch those, and an image in use
     # is not deleted.

@@ -85,14 +85,14 @@ def article(request, explainer) -> dict:
 
 def collection_page(request, *, name, description, page_obj, subcategories=()) -> dict:
     """A listing page: what it lists, in the order shown (its subcategories, then this page's
-    explainers, numbered on from the pages before)."""
+    explainers, numbered on from the pages before, as ``listing_cards`` gives them)."""
     entries = [(category.name, category.get_absolute_url()) for category in subcategories]
     first_explainer = len(entries) + page_obj.start_index()
     items = [
         list_item(request, position, label, url)
         for position, (label, url) in enumerate(entries, start=1)
     ] + [
-        list_item(request, position, explainer.title, explainer.get_absolute_url())
+        list_item(request, position, explainer.title, explainer.listing_url)
         for position, explainer in enumerate(page_obj, start=first_explainer)
     ]
     return {

@@ -22,6 +22,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='explainer',
+            name='card_url',
+            field=models.TextField(blank=True, editable=False),
+        ),
+        migrations.AddField(
+            model_name='explainer',
             name='card_version',
             field=models.CharField(blank=True, editable=False, max_length=16),
         ),

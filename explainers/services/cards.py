@@ -100,10 +100,11 @@ def _render(ids: list[int]) -> int:
         explainer.card_html = template.render(
             {"explainer": explainer, "position": BELOW_FIRST_ROW_POSITION}
         )
+        explainer.card_url = explainer.get_absolute_url()
         explainer.card_version = version
     Explainer.objects.bulk_update(
         explainers,
-        ["card_html_first_row", "card_html", "card_version"],
+        ["card_html_first_row", "card_html", "card_url", "card_version"],
         batch_size=BATCH_SIZE,
     )
     return len(explainers)
@@ -118,11 +119,18 @@ def _render_outdated_later():
 def listing_cards(explainers) -> list[Explainer]:
     """The page of a listing (rows of ``Explainer.objects.for_listing()``), with every card
     the page cannot print as stored (out of date, or from other templates) loaded to be
-    rendered afresh, in one query for all of them."""
+    rendered afresh, in one query for all of them. Each row's ``listing_url`` is its
+    address: its card's, or reversed for a card rendered afresh."""
     rows = list(explainers)
     version = cards_version()
     fresh = [row.pk for row in rows if row.card_version != version]
-    if not fresh:
-        return rows
-    rendered = Explainer.objects.filter(pk__in=fresh).for_cards().in_bulk()
-    return [rendered.get(row.pk, row) for row in rows]
+    rendered = Explainer.objects.filter(pk__in=fresh).for_cards().in_bulk() if fresh else {}
+    listing = []
+    for row in rows:
+        if row.pk in rendered:
+            row = rendered[row.pk]
+            row.listing_url = row.get_absolute_url()
+        else:
+            row.listing_url = row.card_url
+        listing.append(row)
+    return listing
