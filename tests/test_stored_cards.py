@@ -2,6 +2,7 @@
 (services.cards): the card a fresh render gives, never one older than its content."""
 
 import io
+import json
 import threading
 import time
 
@@ -222,3 +223,25 @@ def test_two_editors_changing_one_card_at_once_both_show(client, category):
     (card,) = cards(page_soup(client.get(category.get_absolute_url())))
     assert (card["title"], card["alt"]) == ("New title", "New alt")
     assert stored_count() == 1
+
+
+def test_a_listings_structured_data_names_the_addresses_its_cards_link_to(
+    client, category, listing
+):
+    listing[1].slug = "renamed"
+    listing[1].save()
+    move_section(listing[0])
+
+    soup = page_soup(client.get("/principles/llm-foundations/"))
+
+    collection = next(
+        data
+        for data in map(
+            json.loads, (s.string for s in soup.select("script[type='application/ld+json']"))
+        )
+        if data.get("@type") == "CollectionPage"
+    )
+    named = [item["url"] for item in collection["mainEntity"]["itemListElement"]]
+    linked = [card["href"] for card in cards(soup)]
+    assert named == [f"http://testserver{href}" for href in linked]
+    assert linked[1] == "/principles/llm-foundations/renamed/"
