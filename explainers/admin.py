@@ -1009,15 +1009,16 @@ class ExplainerAdmin(EditorialSafetyMixin, ExplainerOrderingMixin, CompareVersio
     def publish_confirmation(self, request, queryset, problems):
         """The problems of the selected drafts, and a box to tick: "I have read these
         warnings". Submitting it runs the action again, with the same selection."""
+        # In the list's order (the problems come in whatever order the database read them).
         titles = dict(queryset.drafts().values_list("pk", "title"))
         review = [
             {
-                "title": titles[pk],
-                "problems": found,
-                "held": any(problem.is_error for problem in found),
+                "title": title,
+                "problems": problems[pk],
+                "held": any(problem.is_error for problem in problems[pk]),
             }
-            for pk, found in problems.items()
-            if found
+            for pk, title in titles.items()
+            if problems.get(pk)
         ]
         context = {
             **self.admin_site.each_context(request),
