@@ -4,8 +4,8 @@ A card (``includes/card.html``) shows the explainer's title, excerpt, reading ti
 its category's path, its lead series and its hero's renditions. Rendering thirty of them was
 most of a listing page's cost, so each is rendered once, when one of those is written, and
 stored on the explainer in the two forms lists print: in a list's first row, its image
-fetched at once, and below it, fetched when scrolled to. A listing prints them as stored
-(``listing_cards``).
+fetched at once, and below it, fetched when scrolled to; with the address it links to, which
+the listing's structured data names. A listing prints them as stored (``listing_cards``).
 
 What a card shows is written in many places, each of which calls ``cards_refresh`` for the
 explainers whose cards it changed, in its own transaction: an explainer's save (signals),
@@ -18,7 +18,7 @@ afresh, so a reader never sees a card older than its content.
 
 The version stored with a card is a fingerprint of the templates it was rendered from: after
 a deploy that changes them, listings render the old cards afresh until ``manage.py
-render_cards`` (run by the Docker entrypoint and ``make run`` after migrating) stores them
+render_cards`` (run by docker/setup.sh and ``make run`` after migrating) stores them
 again.
 """
 
