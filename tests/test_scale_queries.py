@@ -127,6 +127,35 @@ def test_every_page_of_a_listing_holds_its_own_rows_whichever_end_it_is_read_fro
     assert " DESC" in queries[-1]["sql"]  # from the end: the listing's order reversed
 
 
+@pytest.mark.parametrize(
+    "size, orphans, shown", [(0, 0, 0), (10, 0, 10), (11, 0, 10), (12, 3, 12), (14, 3, 10)]
+)
+def test_the_first_page_brings_the_listings_size_in_its_own_query(
+    category, size, orphans, shown
+):
+    """Page 1 is read with the listing's size: one query, and the same rows, count and next
+    page as Paginator's COUNT then SELECT, orphans and all."""
+    for number in range(size):
+        make_explainer(category, f"Listed {number}", position=number)
+    make_explainer(category, "Draft", status=Explainer.Status.DRAFT, position=size)
+    listing = Explainer.objects.published().filter(category=category).order_by("position", "pk")
+    pages = ListingPaginator(listing, 10, orphans=orphans)
+
+    with CaptureQueriesContext(connection) as queries:
+        first = pages.page(1)
+        titles = [explainer.title for explainer in first.object_list]
+        count, has_next = pages.count, first.has_next()
+
+    assert len(queries) == 1
+    assert titles == [f"Listed {n}" for n in range(shown)]
+    assert count == size
+    assert has_next == (size > shown)
+    if has_next:
+        assert [e.title for e in pages.page(2).object_list] == [
+            f"Listed {n}" for n in range(shown, size)
+        ]
+
+
 def test_related_candidates_cover_what_the_detail_page_shows():
     # The page leaves out its previous and next (two) from related_to()'s first ones.
     assert views.RELATED_COUNT + 2 <= RELATED_CANDIDATES
@@ -241,10 +270,11 @@ def planned_queries(site, leaf=None):
     def last_page(listing):
         # As the views slice it: ids from the listing's index, then the page's rows joined.
         pages = ListingPaginator(listing, views.CARDS_PER_PAGE)
-        return pages.page(pages.num_pages).object_list
+        return pages.page_rows((pages.num_pages - 1) * pages.per_page, pages.count)
 
     queries = [
-        ("category page", listing[:30]),
+        # Page 1 with the listing's size (ListingPaginator.first_page()).
+        ("category page", ListingPaginator(listing, views.CARDS_PER_PAGE).first_page_rows()),
         ("category page, last page", last_page(listing)),
         ("section's counts", section.children.with_published_counts()),
         (
