@@ -714,12 +714,12 @@ class ExplainerQuerySet(models.QuerySet):
     def for_listing(self):
         """What a listing page reads of each explainer: its stored cards (services.cards
         prints them, and loads those out of date ``for_cards()``), its title and its card's
-        address for the page's structured data, and its hero (the first card's is the
-        page's sharing image: joined, it costs less than a query of its own)."""
-        return self.select_related("hero").only(
-            "title", "card_url", "hero", *(f"hero__{n}" for n in SHOWN_HERO_FIELDS),
-            "card_html_first_row", "card_html", "card_version",
-        )  # fmt: skip
+        address for the page's structured data, and which hero it has. The heroes are not
+        joined: a page needs one of them (its sharing image, the first card's), and making
+        thirty hero instances cost more than fetching that one."""
+        return self.only(
+            "title", "card_url", "hero", "card_html_first_row", "card_html", "card_version"
+        )
 
     def refresh_lead_series(self) -> int:
         """Set the ``lead_series`` of each of these from their series as they now are."""
