@@ -54,9 +54,11 @@ class ListingPaginator(Paginator):
         listing = self.object_list
         # COUNT(*) over the listing's own rows (an index answers it): not correlated to
         # the outer rows, so run once, as the COUNT query it replaces.
-        size = listing.order_by().annotate(
-            size=Func(template="COUNT(*)", output_field=IntegerField())
-        ).values("size")
+        size = (
+            listing.order_by()
+            .annotate(size=Func(template="COUNT(*)", output_field=IntegerField()))
+            .values("size")
+        )
         return listing.annotate(listing_size=Subquery(size))[: self.per_page + self.orphans]
 
     def page_rows(self, bottom: int, top: int):

@@ -130,9 +130,7 @@ def test_every_page_of_a_listing_holds_its_own_rows_whichever_end_it_is_read_fro
 @pytest.mark.parametrize(
     "size, orphans, shown", [(0, 0, 0), (10, 0, 10), (11, 0, 10), (12, 3, 12), (14, 3, 10)]
 )
-def test_the_first_page_brings_the_listings_size_in_its_own_query(
-    category, size, orphans, shown
-):
+def test_the_first_page_brings_the_listings_size_in_its_own_query(category, size, orphans, shown):
     """Page 1 is read with the listing's size: one query, and the same rows, count and next
     page as Paginator's COUNT then SELECT, orphans and all."""
     for number in range(size):
