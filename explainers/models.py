@@ -31,6 +31,7 @@ from taggit.models import NaturalKeyManager, TagBase, TaggedItemBase
 from .body_images import body_images
 from .images import HasRenditions
 from .markup import render_markdown, validate_body_length
+from .site import SharingImage
 
 WORDS_PER_MINUTE = 230
 EXCERPT_MAX_LENGTH = 1000
@@ -507,6 +508,12 @@ class HeroImage(Versioned, HasRenditions, models.Model):
     def original(self) -> str:
         return self.image.name
 
+    def sharing_image(self) -> SharingImage:
+        """What link previews show of it: the 1200 × 630 crop once made, until then the
+        original."""
+        shown = self.social_image()
+        return SharingImage(shown.url, shown.width, shown.height, self.alt_text)
+
 
 class SeriesQuerySet(models.QuerySet):
     def with_published_counts(self):
@@ -713,13 +720,14 @@ class ExplainerQuerySet(models.QuerySet):
 
     def for_listing(self):
         """What a listing page reads of each explainer: its stored cards (services.cards
-        prints them, and loads those out of date ``for_cards()``), its title and its card's
-        address for the page's structured data, and which hero it has. The heroes are not
-        joined: a page needs one of them (its sharing image, the first card's), and making
-        thirty hero instances cost more than fetching that one."""
+        prints them, and loads those out of date ``for_cards()``), its title, and what is
+        stored with the card for the page's head: the address it links to (the structured
+        data's list) and its hero's sharing image (the page's, from its first card). No
+        hero is loaded: thirty hero instances cost more than the rest of the page's rows."""
         return self.only(
-            "title", "card_url", "hero", "card_html_first_row", "card_html", "card_version"
-        )
+            "title", "card_url", "card_sharing_image",
+            "card_html_first_row", "card_html", "card_version",
+        )  # fmt: skip
 
     def refresh_lead_series(self) -> int:
         """Set the ``lead_series`` of each of these from their series as they now are."""
@@ -838,6 +846,9 @@ class Explainer(Versioned, models.Model):
     # The address its card links to, as stored with it: what a listing's structured data
     # names for it (``listing_cards`` sets ``listing_url``) without reversing it again.
     card_url = models.TextField(blank=True, editable=False)
+    # Its hero as link previews show it (SharingImage's fields; None without a hero),
+    # stored with the card: a listing's sharing image is its first card's.
+    card_sharing_image = models.JSONField(null=True, blank=True, editable=False)
     # Library images the body shows (Markdown images pointing at their renditions), kept
     # in step with the body when it is saved: readers may fetch those, and an image in use
     # is not deleted.

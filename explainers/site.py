@@ -7,13 +7,15 @@ Pages get them as ``site`` (the context processor below), feeds and JSON-LD from
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.templatetags.static import static
 
 
 @dataclass(frozen=True, slots=True)
 class SharingImage:
-    """A static image for link previews, with the size the file has."""
+    """What link previews show of a page (og:image): an image's address on this site, the
+    size its file has and its alt text."""
 
-    path: str  # among the static files
+    url: str
     width: int
     height: int
     alt_text: str
@@ -30,7 +32,7 @@ class SiteDetails:
     @property
     def default_sharing_image(self) -> SharingImage:
         """What link previews show of a page with no hero of its own to show (1200 × 630)."""
-        return SharingImage("site/social-default.png", 1200, 630, self.name)
+        return SharingImage(static("site/social-default.png"), 1200, 630, self.name)
 
 
 def site_details() -> SiteDetails:

@@ -8,7 +8,6 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template import loader
-from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.generic import DetailView, ListView, TemplateView
@@ -50,8 +49,9 @@ class PageMetaMixin:
 
     def page_meta(self, context) -> dict:
         """Override: ``title`` (the site's name follows it), ``description``, and optionally
-        ``image`` (a hero image, of an explainer or a card; the site's default image without
-        one), ``type`` ("website" or "article") and ``structured_data`` (a list of dicts)."""
+        ``image`` (a SharingImage: an explainer's hero, or a card's; the site's default
+        image without one), ``type`` ("website" or "article") and ``structured_data`` (a
+        list of dicts)."""
         return {}
 
     def get_context_data(self, **kwargs):
@@ -66,18 +66,10 @@ class PageMetaMixin:
         if page is not None and page.number > 1:
             canonical += f"?page={page.number}"
         meta["canonical"] = self.request.build_absolute_uri(canonical)
-        image = meta.pop("image", None)
-        if image is not None:
-            # The 1200 × 630 crop once made; until then the original, at its own size.
-            shown = image.social_image()
-            meta["image_url"] = self.request.build_absolute_uri(shown.url)
-            meta["image_width"], meta["image_height"] = shown.width, shown.height
-            meta["image_alt"] = image.alt_text
-        else:
-            default = site.default_sharing_image
-            meta["image_url"] = self.request.build_absolute_uri(static(default.path))
-            meta["image_width"], meta["image_height"] = default.width, default.height
-            meta["image_alt"] = default.alt_text
+        image = meta.pop("image", None) or site.default_sharing_image
+        meta["image_url"] = self.request.build_absolute_uri(image.url)
+        meta["image_width"], meta["image_height"] = image.width, image.height
+        meta["image_alt"] = image.alt_text
         if context.get("breadcrumbs"):
             meta.setdefault("structured_data", []).insert(
                 0, breadcrumb_list(self.request, context["breadcrumbs"])
@@ -105,7 +97,7 @@ class HomeView(PageMetaMixin, TemplateView):
 
     def page_meta(self, context):
         return {
-            "image": first_hero(context["latest"]),
+            "image": first_sharing_image(context["latest"]),
             "structured_data": [website(self.request)],
         }
 
@@ -160,7 +152,7 @@ class CategoryView(PageMetaMixin, ListingMixin, ListView):
         return {
             "title": title,
             "description": description,
-            "image": first_hero(page),
+            "image": first_sharing_image(page),
             "structured_data": [listing],
         }
 
@@ -214,7 +206,7 @@ class ExplainerDetailView(PageMetaMixin, DetailView):
         return {
             "title": explainer.title,
             "description": explainer.excerpt,
-            "image": explainer.hero,
+            "image": explainer.hero.sharing_image() if explainer.hero else None,
             "type": "article",
             "structured_data": [article(self.request, explainer)],
         }
@@ -291,7 +283,7 @@ class SeriesView(PageMetaMixin, ListingMixin, ListView):
         return {
             "title": self.series.name,
             "description": description,
-            "image": first_hero(context["page_obj"]),
+            "image": first_sharing_image(context["page_obj"]),
             "structured_data": [listing],
         }
 
@@ -363,7 +355,8 @@ class SearchView(PageMetaMixin, ListView):
     def page_meta(self, context):
         return {
             "title": "Search",
-            "image": first_hero(context["explainers"]),
+            # Its cards are rendered live, their heroes loaded (no stored card shows hits).
+            "image": next((e.hero.sharing_image() for e in context["explainers"] if e.hero), None),
             "noindex": True,
         }
 
@@ -387,9 +380,10 @@ def search_suggestions(request):
     return response
 
 
-def first_hero(cards):
-    """The hero of the first card that has one (None if none has): a listing's sharing image."""
-    return next((card.hero for card in cards if card.hero_id is not None), None)
+def first_sharing_image(cards):
+    """A listing's sharing image: that of its first card with a hero (None if none has);
+    ``cards`` as ``listing_cards`` gives them."""
+    return next((card.listing_sharing_image for card in cards if card.listing_sharing_image), None)
 
 
 def category_or_explainer(request, category_path, slug=None):

@@ -165,7 +165,7 @@ def test_a_section_page_adds_one_query_for_its_subcategories(client, django_asse
     make_explainer(section, "Start here")
 
     # 1 the section, 2 its subcategories with counts, 3 the page of cards with the
-    # listing's size, 4 next publication (its one explainer has no hero to share).
+    # listing's size, 4 next publication.
     with django_assert_num_queries(4):
         response = client.get("/ai-principles/")
 
@@ -245,10 +245,9 @@ def test_a_category_page_makes_the_same_few_queries_whatever_its_size(
         explainer.series.add("MONA explainer", "MONA Bridge")
 
     # 1 the category and its ancestors (and whether it has subcategories: it has none),
-    # 2 the page of stored cards with the listing's size, 3 the first card's hero (the
-    # page's sharing image), 4 the next scheduled publication (how long the page may be
-    # cached).
-    with django_assert_num_queries(4):
+    # 2 the page of stored cards (the first one's sharing image the page's) with the
+    # listing's size, 3 the next scheduled publication (how long the page may be cached).
+    with django_assert_num_queries(3):
         response = client.get("/ai-principles/deep/llm-foundations/")
 
     assert len(cards(page_soup(response))) == count

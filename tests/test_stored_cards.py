@@ -64,6 +64,39 @@ def test_a_stored_card_is_the_card_a_fresh_render_gives(client, category, listin
     ]
 
 
+def sharing_image(client, url) -> dict:
+    cache.clear()
+    soup = page_soup(client.get(url))
+    return {
+        name: soup.select_one(f'meta[property="og:image{name}"]')["content"]
+        for name in ("", ":width", ":height", ":alt")
+    }
+
+
+def test_a_listing_shares_its_first_cards_hero_as_stored_and_as_edited(client, category, listing):
+    url = category.get_absolute_url()
+    hero = listing[0].hero
+    stored = sharing_image(client, url)
+    # As a fresh render of every card gives it (the hero loaded, not read from the card).
+    Explainer.objects.update(card_version="")
+    assert sharing_image(client, url) == stored
+    assert stored[":alt"] == "Diagram 0"
+    call_command("render_cards", stdout=io.StringIO())
+
+    hero.alt_text = "Diagram 0, relabelled"
+    hero.focal_x, hero.focal_y, hero.focal_width, hero.focal_height = 0.6, 0.1, 0.3, 0.3
+    hero.save()
+
+    edited = sharing_image(client, url)
+    assert edited[":alt"] == "Diagram 0, relabelled"
+    assert edited[""] != stored[""]  # the crop of the new focal point (or the original)
+    assert edited[""] == f"http://testserver{HeroImage.objects.get(pk=hero.pk).social_image().url}"
+    # Printed from the card the edit stored again, not rendered afresh.
+    first = Explainer.objects.get(pk=listing[0].pk)
+    assert first.card_version == cards_version()
+    assert f"http://testserver{first.card_sharing_image['url']}" == edited[""]
+
+
 def test_the_first_row_of_stored_cards_loads_at_once_and_the_rest_when_scrolled_to(
     client, category, listing
 ):
@@ -168,15 +201,14 @@ def test_render_cards_stores_the_cards_of_other_templates(client, category, list
     assert stored_count() == len(listing)
 
 
-def test_a_page_of_out_of_date_cards_costs_no_query_more(
+def test_a_page_of_out_of_date_cards_costs_one_query_more(
     client, category, listing, django_assert_num_queries
 ):
     Explainer.objects.update(card_version="")
     cache.clear()
 
-    # As a category page's four (tests/test_category_page.py), whatever their number: one
-    # query loads the cards to render afresh with their heroes, instead of the one that
-    # loads the first card's hero for the page's sharing image.
+    # As a category page's three (tests/test_category_page.py), and one for the cards to
+    # render afresh (with their heroes), whatever their number.
     with django_assert_num_queries(4):
         response = client.get(category.get_absolute_url())
 

@@ -23,6 +23,7 @@ again.
 """
 
 import hashlib
+from dataclasses import asdict
 from functools import cache
 
 from django.core.files.storage import default_storage
@@ -30,6 +31,7 @@ from django.db import transaction
 from django.template import engines
 
 from ..models import Explainer
+from ..site import SharingImage
 
 CARD_TEMPLATES = ["includes/card.html", "includes/picture.html", "includes/series_tag.html"]
 STORED_CARD_TEMPLATE = "includes/stored_card.html"
@@ -101,10 +103,11 @@ def _render(ids: list[int]) -> int:
             {"explainer": explainer, "position": BELOW_FIRST_ROW_POSITION}
         )
         explainer.card_url = explainer.get_absolute_url()
+        explainer.card_sharing_image = sharing_image_of(explainer)
         explainer.card_version = version
     Explainer.objects.bulk_update(
         explainers,
-        ["card_html_first_row", "card_html", "card_url", "card_version"],
+        ["card_html_first_row", "card_html", "card_url", "card_sharing_image", "card_version"],
         batch_size=BATCH_SIZE,
     )
     return len(explainers)
@@ -116,11 +119,17 @@ def _render_outdated_later():
     render_cards.enqueue()
 
 
+def sharing_image_of(explainer) -> dict | None:
+    """Its hero's sharing image as the card stores it (None without a hero)."""
+    return asdict(explainer.hero.sharing_image()) if explainer.hero else None
+
+
 def listing_cards(explainers) -> list[Explainer]:
     """The page of a listing (rows of ``Explainer.objects.for_listing()``), with every card
     the page cannot print as stored (out of date, or from other templates) loaded to be
     rendered afresh, in one query for all of them. Each row's ``listing_url`` is its
-    address: its card's, or reversed for a card rendered afresh."""
+    address and ``listing_sharing_image`` its hero's SharingImage (None without a hero):
+    its card's, or worked out afresh for a card rendered afresh."""
     rows = list(explainers)
     version = cards_version()
     fresh = [row.pk for row in rows if row.card_version != version]
@@ -130,7 +139,10 @@ def listing_cards(explainers) -> list[Explainer]:
         if row.pk in rendered:
             row = rendered[row.pk]
             row.listing_url = row.get_absolute_url()
+            stored_image = sharing_image_of(row)
         else:
             row.listing_url = row.card_url
+            stored_image = row.card_sharing_image
+        row.listing_sharing_image = SharingImage(**stored_image) if stored_image else None
         listing.append(row)
     return listing
