@@ -5,7 +5,8 @@ its category's path, its lead series and its hero's renditions. Rendering thirty
 most of a listing page's cost, so each is rendered once, when one of those is written, and
 stored on the explainer in the two forms lists print: in a list's first row, its image
 fetched at once, and below it, fetched when scrolled to; with the address it links to, which
-the listing's structured data names. A listing prints them as stored (``listing_cards``).
+the listing's structured data names, and its hero's sharing image, the page's when it is the
+first card with a hero. A listing prints them as stored (``listing_cards``).
 
 What a card shows is written in many places, each of which calls ``cards_refresh`` for the
 explainers whose cards it changed, in its own transaction: an explainer's save (signals),
