@@ -24,7 +24,7 @@ again.
 """
 
 import hashlib
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from functools import cache
 
 from django.core.files.storage import default_storage
@@ -49,9 +49,11 @@ BATCH_SIZE = 500
 @cache
 def cards_version() -> str:
     """A fingerprint of what a card's markup is made from besides its content: the card
-    templates' sources and the address image files are served from."""
+    templates' sources, the address image files are served from and the fields its sharing
+    image is stored in."""
     environment = engines["jinja2"].env
     digest = hashlib.sha256(default_storage.url("renditions/card.jpg").encode())
+    digest.update(" ".join(field.name for field in fields(SharingImage)).encode())
     for name in CARD_TEMPLATES:
         source, _, _ = environment.loader.get_source(environment, name)
         digest.update(source.encode())
@@ -140,10 +142,10 @@ def listing_cards(explainers) -> list[Explainer]:
         if row.pk in rendered:
             row = rendered[row.pk]
             row.listing_url = row.get_absolute_url()
-            stored_image = sharing_image_of(row)
+            row.listing_sharing_image = row.hero.sharing_image() if row.hero else None
         else:
             row.listing_url = row.card_url
-            stored_image = row.card_sharing_image
-        row.listing_sharing_image = SharingImage(**stored_image) if stored_image else None
+            stored = row.card_sharing_image
+            row.listing_sharing_image = SharingImage(**stored) if stored else None
         listing.append(row)
     return listing
