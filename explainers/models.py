@@ -142,11 +142,11 @@ def paths_along(path: str) -> list[str]:
     return ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
 
 
-def explainer_count(explainers: "ExplainerQuerySet", **lookups) -> Subquery:
-    """How many of ``explainers`` match ``lookups`` (OuterRef()s welcome), as a subquery:
-    COUNT(*) (0 for none), which the published listing indexes answer without the rows."""
+def count_of(rows: models.QuerySet, **lookups) -> Subquery:
+    """How many of ``rows`` match ``lookups`` (OuterRef()s welcome), as a subquery: COUNT(*)
+    (0 for none), which the published listing indexes answer without the rows."""
     counted = (
-        explainers.filter(**lookups)
+        rows.filter(**lookups)
         .order_by()
         .annotate(count=Func(template="COUNT(*)", output_field=models.IntegerField()))
         .values("count")
@@ -224,9 +224,7 @@ class CategoryQuerySet(models.QuerySet):
         Read from ``live_count`` (recount_live() keeps it when content changes), less the
         scheduled ones among them, whose time may have come since: the scheduled end of the
         latest-published index, a few rows whatever the site's size."""
-        scheduled = explainer_count(
-            Explainer.objects.scheduled(), category__in=_in_outer_category_tree()
-        )
+        scheduled = count_of(Explainer.objects.scheduled(), category__in=_in_outer_category_tree())
         return self.annotate(published_count=F("live_count") - scheduled)
 
     def recount_live(self) -> None:
@@ -234,9 +232,7 @@ class CategoryQuerySet(models.QuerySet):
         recount_live_along() takes those in)."""
         _recount(
             self,
-            live_count=explainer_count(
-                Explainer.objects.live(), category__in=_in_outer_category_tree()
-            ),
+            live_count=count_of(Explainer.objects.live(), category__in=_in_outer_category_tree()),
             last_change=latest_change(
                 Explainer.objects.published(), category__in=_in_outer_category_tree()
             ),
@@ -519,14 +515,14 @@ class SeriesQuerySet(models.QuerySet):
     def with_published_counts(self):
         """Annotate ``published_count``: the explainers readers can see in each series, from
         ``live_count`` as Category's with_published_counts() reads it."""
-        scheduled = explainer_count(Explainer.objects.scheduled(), series=OuterRef("pk"))
+        scheduled = count_of(Explainer.objects.scheduled(), series=OuterRef("pk"))
         return self.annotate(published_count=F("live_count") - scheduled)
 
     def recount_live(self) -> None:
         """Count again ``live_count`` and ``last_change`` of these series."""
         _recount(
             self,
-            live_count=explainer_count(Explainer.objects.live(), series=OuterRef("pk")),
+            live_count=count_of(Explainer.objects.live(), series=OuterRef("pk")),
             last_change=latest_change(Explainer.objects.published(), series=OuterRef("pk")),
         )
 
@@ -945,6 +941,10 @@ class Explainer(Versioned, models.Model):
         return (self.slug,)
 
     natural_key.dependencies = ["explainers.category", "explainers.heroimage"]
+
+    def sharing_image(self) -> SharingImage | None:
+        """Its hero as link previews show it (None without a hero)."""
+        return self.hero.sharing_image() if self.hero_id else None
 
     def clean(self):
         held = (

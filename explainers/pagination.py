@@ -1,7 +1,9 @@
 """Pages of listings that cost about the same at page 600 as at page 2."""
 
 from django.core.paginator import EmptyPage, Paginator
-from django.db.models import Func, IntegerField, QuerySet, Subquery
+from django.db.models import QuerySet
+
+from .models import count_of
 
 
 class ListingPaginator(Paginator):
@@ -52,14 +54,9 @@ class ListingPaginator(Paginator):
     def first_page_rows(self) -> QuerySet:
         """Page 1's rows and its orphans, each with the listing's size (``listing_size``)."""
         listing = self.object_list
-        # COUNT(*) over the listing's own rows (an index answers it): not correlated to
-        # the outer rows, so run once, as the COUNT query it replaces.
-        size = (
-            listing.order_by()
-            .annotate(size=Func(template="COUNT(*)", output_field=IntegerField()))
-            .values("size")
-        )
-        return listing.annotate(listing_size=Subquery(size))[: self.per_page + self.orphans]
+        # Not correlated to the outer rows: run once, as the COUNT query it replaces.
+        sized = listing.annotate(listing_size=count_of(listing))
+        return sized[: self.per_page + self.orphans]
 
     def page_rows(self, bottom: int, top: int):
         """The rows from ``bottom`` up to ``top`` (0-based, ``top`` excluded)."""

@@ -206,7 +206,7 @@ class ExplainerDetailView(PageMetaMixin, DetailView):
         return {
             "title": explainer.title,
             "description": explainer.excerpt,
-            "image": explainer.hero.sharing_image() if explainer.hero else None,
+            "image": explainer.sharing_image(),
             "type": "article",
             "structured_data": [article(self.request, explainer)],
         }
@@ -356,7 +356,7 @@ class SearchView(PageMetaMixin, ListView):
         return {
             "title": "Search",
             # Its cards are rendered live, their heroes loaded (no stored card shows hits).
-            "image": next((e.hero.sharing_image() for e in context["explainers"] if e.hero), None),
+            "image": next(filter(None, (e.sharing_image() for e in context["explainers"])), None),
             "noindex": True,
         }
 

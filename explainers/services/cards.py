@@ -41,6 +41,10 @@ STORED_CARD_TEMPLATE = "includes/stored_card.html"
 FIRST_ROW_POSITION, BELOW_FIRST_ROW_POSITION = 1, 4
 # Cards a list shows in its first row on a wide screen (picture.html loads these at once).
 FIRST_ROW = 3
+# What a card is stored as, on its explainer (written together by _render).
+STORED_FIELDS = [
+    "card_html_first_row", "card_html", "card_url", "card_sharing_image", "card_version",
+]  # fmt: skip
 # Cards rendered in the writer's own transaction; more at once are left to the worker.
 RENDER_NOW = 200
 BATCH_SIZE = 500
@@ -48,12 +52,14 @@ BATCH_SIZE = 500
 
 @cache
 def cards_version() -> str:
-    """A fingerprint of what a card's markup is made from besides its content: the card
-    templates' sources, the address image files are served from and the fields its sharing
-    image is stored in."""
+    """A fingerprint of what a stored card is made from besides its content: the card
+    templates' sources, the address image files are served from, and the fields it is
+    stored in (its sharing image's too), so that cards stored in another shape (before a
+    field was added) are rendered afresh rather than read."""
     environment = engines["jinja2"].env
     digest = hashlib.sha256(default_storage.url("renditions/card.jpg").encode())
-    digest.update(" ".join(field.name for field in fields(SharingImage)).encode())
+    stored_as = [*STORED_FIELDS, *(field.name for field in fields(SharingImage))]
+    digest.update(" ".join(stored_as).encode())
     for name in CARD_TEMPLATES:
         source, _, _ = environment.loader.get_source(environment, name)
         digest.update(source.encode())
@@ -108,11 +114,7 @@ def _render(ids: list[int]) -> int:
         explainer.card_url = explainer.get_absolute_url()
         explainer.card_sharing_image = sharing_image_of(explainer)
         explainer.card_version = version
-    Explainer.objects.bulk_update(
-        explainers,
-        ["card_html_first_row", "card_html", "card_url", "card_sharing_image", "card_version"],
-        batch_size=BATCH_SIZE,
-    )
+    Explainer.objects.bulk_update(explainers, STORED_FIELDS, batch_size=BATCH_SIZE)
     return len(explainers)
 
 
@@ -124,7 +126,8 @@ def _render_outdated_later():
 
 def sharing_image_of(explainer) -> dict | None:
     """Its hero's sharing image as the card stores it (None without a hero)."""
-    return asdict(explainer.hero.sharing_image()) if explainer.hero else None
+    image = explainer.sharing_image()
+    return asdict(image) if image else None
 
 
 def listing_cards(explainers) -> list[Explainer]:
@@ -142,7 +145,7 @@ def listing_cards(explainers) -> list[Explainer]:
         if row.pk in rendered:
             row = rendered[row.pk]
             row.listing_url = row.get_absolute_url()
-            row.listing_sharing_image = row.hero.sharing_image() if row.hero else None
+            row.listing_sharing_image = row.sharing_image()
         else:
             row.listing_url = row.card_url
             stored = row.card_sharing_image
