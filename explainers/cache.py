@@ -17,7 +17,9 @@ PAGE_CACHE_LOCAL_SECONDS (one second) and answers repeats from it without asking
 change reaches readers within that second. A lookup is one round trip:
 the version, the page in the encoding the client takes and the time of the next scheduled
 publication (which bounds how long a page may be kept, and is read from the database once per
-version rather than on every render) come back from one MGET. Each page is stored as rendered
+version rather than on every render) come back from one MGET. A category's page is bounded
+by what is scheduled in it or under it instead, which its row keeps
+(``Category.next_publication``): it asks nothing more. Each page is stored as rendered
 and in each encoding clients have asked for (gzip, brotli), each compressed once: when the
 page is rendered for a client that takes it, or the first time one asks for it after.
 
@@ -30,6 +32,7 @@ that is not paginated answers every ``?page=`` from its one entry. Only GET and 
 import hashlib
 import logging
 import time
+from datetime import datetime
 from functools import cache as once
 from functools import wraps
 from typing import NamedTuple
@@ -94,6 +97,11 @@ class Cacheable(NamedTuple):
 
     number: int  # the page of the list it showed (1 when not a list)
     paginated: bool
+    # When the page next changes by itself (a scheduled explainer it would show comes out;
+    # None: never), if the view knew from what it read: its context's "next_publication".
+    # Otherwise the next scheduled publication anywhere bounds it.
+    knows_next_publication: bool = False
+    next_publication: datetime | None = None
 
 
 def content_version() -> int:
@@ -178,8 +186,14 @@ def cached_page(view):
         if response.status_code == 200 and not response.has_header("Cache-Control"):
             # Stored under the page number the list showed ("?page=last", "?page=02" and
             # "?page=2" share one entry); a page that is not a list ignores ``?page=``.
-            shown = (getattr(response, "context_data", None) or {}).get("page_obj")
-            response.cacheable = Cacheable(shown.number if shown else 1, shown is not None)
+            context = getattr(response, "context_data", None) or {}
+            shown = context.get("page_obj")
+            response.cacheable = Cacheable(
+                shown.number if shown else 1,
+                shown is not None,
+                knows_next_publication="next_publication" in context,
+                next_publication=context.get("next_publication"),
+            )
         patch_vary_headers(response, ["Cookie"])
         return response
 
@@ -226,7 +240,7 @@ class PageCacheMiddleware:
         if cacheable is None or response.cookies:
             return self.answer(request, response)
         encoding, version, found = lookup.encoding, lookup.version, lookup.found
-        lifetime = page_lifetime(version, found.get(NEXT_PUBLICATION_KEY))
+        lifetime = page_lifetime(version, found.get(NEXT_PUBLICATION_KEY), cacheable)
         expires = time.time() + lifetime
         headers = [
             (name, value) for name, value in response.items()
@@ -442,13 +456,16 @@ def _fresh(stored: StoredPage | None, version: int) -> bool:
     return stored is not None and stored.version == version
 
 
-def page_lifetime(version: int, known: tuple | None) -> int:
-    """How long a page may be kept: not past the next scheduled publication.
+def page_lifetime(version: int, known: tuple | None, cacheable: Cacheable | None = None) -> int:
+    """How long a page may be kept: not past the next scheduled publication it would show,
+    as its view knew it (``cacheable``), or else the next one anywhere.
 
     ``known`` is what the cache holds: (version, next publication time or None).
     """
     now = timezone.now()
-    if known is not None and known[0] == version and (known[1] is None or known[1] > now):
+    if cacheable is not None and cacheable.knows_next_publication:
+        next_publication = cacheable.next_publication
+    elif known is not None and known[0] == version and (known[1] is None or known[1] > now):
         next_publication = known[1]
     else:
         # Content changed, or the scheduled explainer is out: ask the database.

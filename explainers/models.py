@@ -189,6 +189,17 @@ def due_since(in_row: Q) -> Subquery:
     return Subquery(due.values("latest"), output_field=models.DateTimeField())
 
 
+def first_publication(explainers: "ExplainerQuerySet", **lookups) -> Subquery:
+    """When the first of ``explainers`` matching ``lookups`` comes out, as a subquery; None
+    for none."""
+    upcoming = (
+        explainers.filter(**lookups)
+        .order_by()
+        .annotate(first=Func("published_at", function="MIN", output_field=models.DateTimeField()))
+    )
+    return Subquery(upcoming.values("first"), output_field=models.DateTimeField())
+
+
 def _recount(rows: models.QuerySet, **count) -> None:
     """Set ``count`` (``field=subquery``) on ``rows``, locked first, in the transaction of
     the change that calls for it. Locked in one order, two changes wait for each other
@@ -235,6 +246,9 @@ class CategoryQuerySet(models.QuerySet):
             live_count=count_of(Explainer.objects.live(), category__in=_in_outer_category_tree()),
             last_change=latest_change(
                 Explainer.objects.published(), category__in=_in_outer_category_tree()
+            ),
+            next_publication=first_publication(
+                Explainer.objects.scheduled(), category__in=_in_outer_category_tree()
             ),
         )
 
@@ -304,6 +318,10 @@ class Category(Versioned, models.Model):
     # When a published explainer in it or under it last changed for readers, as of the last
     # change written (kept with live_count); with_due_since() adds those published since.
     last_change = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the first explainer scheduled in it or under it comes out, as of the last change
+    # written (kept with live_count; None when none was). Its page is kept until then
+    # without asking the database when anything else is scheduled.
+    next_publication = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = CategoryQuerySet.as_manager()
 
@@ -349,6 +367,12 @@ class Category(Versioned, models.Model):
 
     def natural_key(self):
         return (self.path,)
+
+    def knows_next_publication(self) -> bool:
+        """Whether ``next_publication`` still says when the page of this category next
+        changes by itself: nothing was scheduled, or it is still to come. Once its time has
+        passed, what comes out after it is not kept (no write counted it again)."""
+        return self.next_publication is None or self.next_publication > timezone.now()
 
     def build_path(self) -> str:
         return f"{self.parent.path}/{self.slug}" if self.parent_id else self.slug

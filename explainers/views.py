@@ -129,6 +129,10 @@ class CategoryView(PageMetaMixin, ListingMixin, ListView):
 
     def get_context_data(self, **kwargs):
         *ancestors, category = self.kwargs["chain"]
+        if category.knows_next_publication():
+            # What the page shows changes by itself only when something scheduled in the
+            # category or under it comes out: the page cache keeps it until then.
+            kwargs["next_publication"] = category.next_publication
         return super().get_context_data(
             category=category,
             breadcrumbs=category.breadcrumbs(ancestors),

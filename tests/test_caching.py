@@ -342,14 +342,59 @@ def test_a_page_is_not_kept_past_the_next_scheduled_publication(
     assert int(cache_control(after)["s-maxage"]) >= 3600 - 5
 
 
+def test_a_category_page_is_kept_until_what_is_scheduled_in_it_or_under_it_comes_out(
+    client, explainer, category, settings
+):
+    settings.PAGE_CACHE_SECONDS = 3600
+    now = timezone.now()
+    elsewhere = make_category("Applied")
+    make_explainer(elsewhere, "Elsewhere", published_at=now + timezone.timedelta(minutes=5))
+    make_explainer(category, "Sooner", published_at=now + timezone.timedelta(minutes=20))
+    make_explainer(category, "Later", published_at=now + timezone.timedelta(minutes=40))
+
+    with CaptureQueriesContext(connection) as rendered:
+        page, section = client.get(CATEGORY), client.get("/ai-principles/")
+    home = client.get(HOME)
+
+    # The category and its section wait for "Sooner", not for what is scheduled elsewhere,
+    # and know it from their own rows; the home page shows both, so it waits for the first.
+    assert not any(scheduled_lookup(query["sql"]) for query in rendered.captured_queries)
+    assert 1190 <= int(cache_control(page)["s-maxage"]) <= 1201
+    assert 1190 <= int(cache_control(section)["s-maxage"]) <= 1201
+    assert 290 <= int(cache_control(home)["s-maxage"]) <= 301
+    # Once "Sooner" is out, what comes after it is looked up: "Later", twenty minutes on.
+    with time_machine.travel(now + timezone.timedelta(minutes=20, seconds=5)):
+        after = client.get(CATEGORY)
+    assert card_titles(after) == ["What is attention?", "Sooner"]
+    assert 1180 <= int(cache_control(after)["s-maxage"]) <= 1201
+
+
+def test_an_explainer_rescheduled_sooner_shortens_its_category_pages_lifetime(
+    client, explainer, category, settings, django_capture_on_commit_callbacks
+):
+    settings.PAGE_CACHE_SECONDS = 3600
+    now = timezone.now()
+    in_two_hours = now + timezone.timedelta(hours=2)
+    scheduled = make_explainer(category, "Scheduled", published_at=in_two_hours)
+    assert int(cache_control(client.get(CATEGORY))["s-maxage"]) >= 3600 - 5
+
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduled.published_at = now + timezone.timedelta(minutes=10)
+        scheduled.save()
+    again = client.get(CATEGORY)
+
+    assert again["X-Cache"] == "miss"
+    assert 590 <= int(cache_control(again)["s-maxage"]) <= 601
+
+
 def test_the_next_publication_is_read_once_per_content_version_and_again_after_a_change(
     client, explainer, category, settings, django_capture_on_commit_callbacks
 ):
     settings.PAGE_CACHE_SECONDS = 3600
     with CaptureQueriesContext(connection) as first:
-        client.get(CATEGORY)
-    with CaptureQueriesContext(connection) as second:
         client.get(HOME)
+    with CaptureQueriesContext(connection) as second:
+        client.get(SERIES)
     assert any(scheduled_lookup(query["sql"]) for query in first.captured_queries)
     assert not any(scheduled_lookup(query["sql"]) for query in second.captured_queries)
 

@@ -164,9 +164,9 @@ def test_a_section_page_adds_one_query_for_its_subcategories(client, django_asse
         make_category(name, parent=section)
     make_explainer(section, "Start here")
 
-    # 1 the section, 2 its subcategories with counts, 3 the page of cards with the
-    # listing's size, 4 next publication.
-    with django_assert_num_queries(4):
+    # 1 the section (with when what is scheduled under it comes out: how long the page may
+    # be cached), 2 its subcategories with counts, 3 the page of cards with the listing's size.
+    with django_assert_num_queries(3):
         response = client.get("/ai-principles/")
 
     assert len(page_soup(response).select(".category-item")) == 3
@@ -244,10 +244,10 @@ def test_a_category_page_makes_the_same_few_queries_whatever_its_size(
         )
         explainer.series.add("MONA explainer", "MONA Bridge")
 
-    # 1 the category and its ancestors (and whether it has subcategories: it has none),
-    # 2 the page of stored cards (the first one's sharing image the page's) with the
-    # listing's size, 3 the next scheduled publication (how long the page may be cached).
-    with django_assert_num_queries(3):
+    # 1 the category and its ancestors (whether it has subcategories: it has none; when
+    # what is scheduled in it comes out: how long the page may be cached), 2 the page of
+    # stored cards (the first one's sharing image the page's) with the listing's size.
+    with django_assert_num_queries(2):
         response = client.get("/ai-principles/deep/llm-foundations/")
 
     assert len(cards(page_soup(response))) == count

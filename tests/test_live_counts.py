@@ -134,19 +134,62 @@ def test_a_scheduled_explainer_is_counted_once_its_time_comes_without_a_write(cl
 
 
 def test_imports_and_fixtures_leave_the_counts_right(tmp_path):
+    make_explainer(make_category("Applied"), "Later", published_at=timezone.now() + DAY)
     call_command("import_listings", str(LISTINGS), parent="AI Principles", stdout=io.StringIO())
     assert shown_counts() == counted_from_scratch()
     assert shown_counts()["ai-principles"] == 85
+    assert kept_next_publications() == next_publications_from_scratch()
+    assert kept_next_publications()["applied"] is not None
 
     # A dump carries the counts it was made with; loading it into a site with other
     # content counts again rather than trusting them.
     dump = tmp_path / "site.json"
     call_command("export_fixture", "--output", str(dump), verbosity=0)
     Explainer.objects.all().delete()
-    Category.objects.update(live_count=7)
+    Category.objects.update(live_count=7, next_publication=timezone.now())
     Series.objects.update(live_count=7)
     call_command("loaddata", str(dump), verbosity=0)
     assert shown_counts() == counted_from_scratch()
+    assert kept_next_publications() == next_publications_from_scratch()
+
+
+def kept_next_publications() -> dict[str, object]:
+    return dict(Category.objects.values_list("path", "next_publication"))
+
+
+def next_publications_from_scratch() -> dict[str, object]:
+    scheduled = Explainer.objects.scheduled()
+    return {
+        category.path: scheduled.filter(category__in=category.descendants_and_self())
+        .order_by("published_at")
+        .values_list("published_at", flat=True)
+        .first()
+        for category in Category.objects.all()
+    }
+
+
+def test_the_next_publication_follows_scheduling_moves_and_bulk_writes(tree):
+    section, middle, leaf, other = tree
+    editor = User.objects.create_superuser("eddie", "eddie@example.org", "x")
+    now = timezone.now()
+    soon = make_explainer(leaf, "Soon", published_at=now + DAY)
+    make_explainer(other, "Elsewhere", published_at=now + 3 * DAY)
+    assert kept_next_publications() == next_publications_from_scratch()
+    assert kept_next_publications()["ai-principles"] == soon.published_at
+
+    soon.published_at = now + 5 * DAY  # later: the next is now the other one's
+    soon.save()
+    assert kept_next_publications() == next_publications_from_scratch()
+    middle.parent = other
+    middle.save()
+    assert kept_next_publications() == next_publications_from_scratch()
+    assert kept_next_publications()["ai-principles"] is None
+
+    explainers_unpublish(explainers=Explainer.objects.filter(title="Elsewhere"), user=editor)
+    assert kept_next_publications() == next_publications_from_scratch()
+    assert kept_next_publications()["applied"] == soon.published_at
+    soon.delete()
+    assert set(kept_next_publications().values()) == {None}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -207,9 +207,9 @@ def test_a_page_of_out_of_date_cards_costs_one_query_more(
     Explainer.objects.update(card_version="")
     cache.clear()
 
-    # As a category page's three (tests/test_category_page.py), and one for the cards to
+    # As a category page's two (tests/test_category_page.py), and one for the cards to
     # render afresh (with their heroes), whatever their number.
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         response = client.get(category.get_absolute_url())
 
     assert len(cards(page_soup(response))) == len(listing)

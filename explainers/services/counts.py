@@ -1,7 +1,9 @@
 """What categories and series keep of their explainers: how many are live (``live_count``)
-and when a published one last changed for readers (``last_change``). The home, section and
-series pages, the sitemap and the API read these from the rows instead of counting or
-sorting 100,000 explainers on every request.
+and when a published one last changed for readers (``last_change``); categories also when
+the first scheduled one comes out (``next_publication``). The home, section and series
+pages, the sitemap and the API read these from the rows instead of counting or sorting
+100,000 explainers on every request, and a category's page is kept until its
+``next_publication`` without looking up what is scheduled elsewhere.
 
 A category's figures take in its subcategories'. The count is of live explainers (published
 or scheduled) and the last change of published ones; readers' figures
@@ -16,11 +18,15 @@ publishing, the importer, load_fixture) through the functions here.
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Case, Count, F, Max, Q, When
+from django.db.models import Case, Count, F, Max, Min, Q, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from ..models import Category, Explainer, Series, SeriesItem, paths_along
+
+# What each row keeps, as _refresh_all() counts it.
+CATEGORY_FIGURES = ["live_count", "last_change", "next_publication"]
+SERIES_FIGURES = ["live_count", "last_change"]
 
 
 def live_counts_refresh(
@@ -61,8 +67,8 @@ def live_counts_refresh_all() -> None:
 def _refresh_all() -> None:
     now = timezone.now()
     own = {
-        category: (count, change)
-        for category, count, change in Explainer.objects.live()
+        category: (count, change, upcoming)
+        for category, count, change, upcoming in Explainer.objects.live()
         .order_by()
         .values_list("category")
         .annotate(
@@ -70,21 +76,20 @@ def _refresh_all() -> None:
             change=Max(
                 Case(When(published_at__lte=now, then=Greatest("updated_at", "published_at")))
             ),
+            upcoming=Min(Case(When(published_at__gt=now, then="published_at"))),
         )
     }
     categories = list(
-        Category.objects.select_for_update()
-        .order_by("pk")
-        .only("path", "live_count", "last_change")
+        Category.objects.select_for_update().order_by("pk").only("path", *CATEGORY_FIGURES)
     )
-    totals = {category.path: (0, None) for category in categories}
+    totals = {category.path: (0, None, None) for category in categories}
     for category in categories:
-        count, change = own.get(category.pk, (0, None))
+        count, change, upcoming = own.get(category.pk, (0, None, None))
         for path in paths_along(category.path):
             if path in totals:
-                total, latest = totals[path]
-                totals[path] = (total + count, _later(latest, change))
-    _write_figures(Category, categories, lambda category: totals[category.path])
+                total, latest, first = totals[path]
+                totals[path] = (total + count, _later(latest, change), _earlier(first, upcoming))
+    _write_figures(Category, categories, CATEGORY_FIGURES, lambda category: totals[category.path])
 
     member = "content_object__"
     members = (
@@ -104,24 +109,27 @@ def _refresh_all() -> None:
         )
     )
     by_series = {tag: (count, change) for tag, count, change in members}
-    series = list(
-        Series.objects.select_for_update().order_by("pk").only("live_count", "last_change")
-    )
-    _write_figures(Series, series, lambda one: by_series.get(one.pk, (0, None)))
+    series = list(Series.objects.select_for_update().order_by("pk").only(*SERIES_FIGURES))
+    _write_figures(Series, series, SERIES_FIGURES, lambda one: by_series.get(one.pk, (0, None)))
 
 
 def _later(one, other):
     return max(filter(None, [one, other]), default=None)
 
 
-def _write_figures(model, rows, figures) -> None:
+def _earlier(one, other):
+    return min(filter(None, [one, other]), default=None)
+
+
+def _write_figures(model, rows, names, figures) -> None:
     changed = []
     for row in rows:
-        if (row.live_count, row.last_change) != figures(row):
-            row.live_count, row.last_change = figures(row)
+        if tuple(getattr(row, name) for name in names) != figures(row):
+            for name, figure in zip(names, figures(row), strict=True):
+                setattr(row, name, figure)
             changed.append(row)
     # Small statements: bulk_update's CASE costs the square of its rows.
-    model.objects.bulk_update(changed, ["live_count", "last_change"], batch_size=100)
+    model.objects.bulk_update(changed, names, batch_size=100)
 
 
 def counted_state(explainer_id: int | None) -> tuple[bool, int] | None:
@@ -138,19 +146,19 @@ def counted_state(explainer_id: int | None) -> tuple[bool, int] | None:
 
 def live_counts_after_save(*, explainer: Explainer, before: tuple[bool, int] | None) -> None:
     """Count again what a saved explainer left or joined (``before``: its counted_state() as
-    it was). A save that leaves it live in the same category (most saves) only moves the
-    last change of its categories and series, when readers see it; one out of readers'
-    sight before and after changes nothing."""
+    it was). A save that leaves it published in the same category (most saves) only moves
+    the last change of its categories and series; a scheduled one is counted again (its
+    time may have moved); one out of readers' sight before and after changes nothing."""
     was_live, old_category = before or (False, None)
     is_live = explainer.is_live()
     if not (was_live or is_live):
         return
     series = SeriesItem.objects.filter(content_object=explainer).values_list("tag_id", flat=True)
-    if (was_live, old_category) == (is_live, explainer.category_id):
-        if explainer.is_published():
-            chain = paths_along(Category.objects.get(pk=explainer.category_id).path)
-            _note_change(Category.objects.filter(path__in=chain), explainer.last_modified)
-            _note_change(Series.objects.filter(pk__in=series), explainer.last_modified)
+    stays = (was_live, old_category) == (is_live, explainer.category_id)
+    if stays and explainer.is_published():
+        chain = paths_along(Category.objects.get(pk=explainer.category_id).path)
+        _note_change(Category.objects.filter(path__in=chain), explainer.last_modified)
+        _note_change(Series.objects.filter(pk__in=series), explainer.last_modified)
         return
     live_counts_refresh(
         category_ids={explainer.category_id, old_category} - {None},
