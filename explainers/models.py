@@ -250,6 +250,7 @@ class CategoryQuerySet(models.QuerySet):
             next_publication=first_publication(
                 Explainer.objects.scheduled(), category__in=_in_outer_category_tree()
             ),
+            subcategory_count=count_of(Category.objects.all(), parent=OuterRef("pk")),
         )
 
     def recount_live_along(self, paths) -> None:
@@ -268,23 +269,19 @@ class CategoryQuerySet(models.QuerySet):
         )
         return self.annotate(due_since=due_since(in_tree))
 
-    def chain_to(self, path: str) -> list["Category"]:
-        """The categories along ``path`` from the top, in one query; shorter if it ends early.
+    def recount_subcategories(self) -> None:
+        """Count again ``subcategory_count`` of these categories (recount_live() does too)."""
+        _recount(self, subcategory_count=count_of(Category.objects.all(), parent=OuterRef("pk")))
 
-        Their children come along in the same query, so each knows whether it has any
-        (``has_children``): a leaf category's page skips looking for subcategories.
-        """
+    def chain_to(self, path: str) -> list["Category"]:
+        """The categories along ``path`` from the top, in one query; shorter if it ends early."""
         prefixes = paths_along(path.strip("/"))
-        rows = self.filter(Q(path__in=prefixes) | Q(parent__path__in=prefixes))
-        found = {category.path: category for category in rows}
-        parents = {category.parent_id for category in found.values()}
+        found = {category.path: category for category in self.filter(path__in=prefixes)}
         chain = []
         for prefix in prefixes:
             if prefix not in found:
                 break
-            category = found[prefix]
-            category.has_children = category.pk in parents
-            chain.append(category)
+            chain.append(found[prefix])
         return chain
 
 
@@ -322,6 +319,9 @@ class Category(Versioned, models.Model):
     # written (kept with live_count; None when none was). Its page is kept until then
     # without asking the database when anything else is scheduled.
     next_publication = models.DateTimeField(null=True, blank=True, editable=False)
+    # Its subcategories, counted again whenever one is added, moved or deleted: a leaf
+    # category's page knows from its own row that it has none to look up.
+    subcategory_count = models.IntegerField(default=0, editable=False)
 
     objects = CategoryQuerySet.as_manager()
 
@@ -353,6 +353,11 @@ class Category(Versioned, models.Model):
             super().save(*args, **kwargs)
             if left is not None:
                 close_gap_in_listing(Category, "parent", left)
+            if old_path != self.path:
+                # Added or moved: its parent's subcategories, and its old parent's.
+                old_parent_path = old_path.rpartition("/")[0]
+                parents = Category.objects.filter(Q(pk=self.parent_id) | Q(path=old_parent_path))
+                parents.recount_subcategories()
             if old_path and old_path != self.path:
                 self._move_descendants(old_path)
                 # What it holds left the old ancestors' totals for the new ones'.

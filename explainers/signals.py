@@ -125,6 +125,11 @@ def count_loaded_category(sender, instance, raw, **kwargs):
         live_counts_refresh(category_ids=[instance.pk])
 
 
+@receiver(post_delete, sender=Category, dispatch_uid="counts_category_deleted")
+def count_deleted_category(sender, instance, **kwargs):
+    Category.objects.filter(pk=instance.parent_id).recount_subcategories()
+
+
 # Site search's index follows every save of what it holds (services.search_index), fixtures
 # loaded raw included: a series item saved after its explainer re-indexes the explainer (a
 # fixture's words are counted in the vocabulary by the first search that needs it). Bulk

@@ -137,7 +137,7 @@ class CategoryView(PageMetaMixin, ListingMixin, ListView):
             category=category,
             breadcrumbs=category.breadcrumbs(ancestors),
             subcategories=category.children.with_published_counts()
-            if category.has_children
+            if category.subcategory_count
             else [],
             **kwargs,
         )

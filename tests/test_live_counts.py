@@ -140,17 +140,19 @@ def test_imports_and_fixtures_leave_the_counts_right(tmp_path):
     assert shown_counts()["ai-principles"] == 85
     assert kept_next_publications() == next_publications_from_scratch()
     assert kept_next_publications()["applied"] is not None
+    assert kept_subcategory_counts() == subcategories_from_scratch()
 
     # A dump carries the counts it was made with; loading it into a site with other
     # content counts again rather than trusting them.
     dump = tmp_path / "site.json"
     call_command("export_fixture", "--output", str(dump), verbosity=0)
     Explainer.objects.all().delete()
-    Category.objects.update(live_count=7, next_publication=timezone.now())
+    Category.objects.update(live_count=7, next_publication=timezone.now(), subcategory_count=7)
     Series.objects.update(live_count=7)
     call_command("loaddata", str(dump), verbosity=0)
     assert shown_counts() == counted_from_scratch()
     assert kept_next_publications() == next_publications_from_scratch()
+    assert kept_subcategory_counts() == subcategories_from_scratch()
 
 
 def kept_next_publications() -> dict[str, object]:
@@ -190,6 +192,33 @@ def test_the_next_publication_follows_scheduling_moves_and_bulk_writes(tree):
     assert kept_next_publications()["applied"] == soon.published_at
     soon.delete()
     assert set(kept_next_publications().values()) == {None}
+
+
+def kept_subcategory_counts() -> dict[str, int]:
+    return dict(Category.objects.values_list("path", "subcategory_count"))
+
+
+def subcategories_from_scratch() -> dict[str, int]:
+    return {category.path: category.children.count() for category in Category.objects.all()}
+
+
+def test_subcategories_are_counted_as_they_are_added_moved_and_deleted(client, tree):
+    section, middle, leaf, other = tree
+    assert kept_subcategory_counts() == subcategories_from_scratch()
+    assert kept_subcategory_counts()["ai-principles/foundations"] == 1
+
+    middle.parent = other
+    middle.save()
+    assert kept_subcategory_counts() == subcategories_from_scratch()
+    assert kept_subcategory_counts()["ai-principles"] == 0
+    # What a reader sees of it: the section no longer lists it.
+    assert page_soup(client.get("/ai-principles/")).select(".category-item") == []
+
+    leaf.delete()
+    make_category("Agents", parent=other)
+    Category.objects.filter(slug="agents").delete()  # as the admin's bulk action deletes
+    assert kept_subcategory_counts() == subcategories_from_scratch()
+    assert kept_subcategory_counts()["applied"] == 1
 
 
 @pytest.mark.django_db(transaction=True)

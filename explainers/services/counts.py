@@ -1,20 +1,23 @@
 """What categories and series keep of their explainers: how many are live (``live_count``)
 and when a published one last changed for readers (``last_change``); categories also when
-the first scheduled one comes out (``next_publication``). The home, section and series
-pages, the sitemap and the API read these from the rows instead of counting or sorting
-100,000 explainers on every request, and a category's page is kept until its
-``next_publication`` without looking up what is scheduled elsewhere.
+the first scheduled one comes out (``next_publication``) and how many subcategories they
+have (``subcategory_count``). The home, section and series pages, the sitemap and the API
+read these from the rows instead of counting or sorting 100,000 explainers on every
+request; a category's page reads from its own row how long it may be kept and whether it
+has subcategories to list.
 
-A category's figures take in its subcategories'. The count is of live explainers (published
-or scheduled) and the last change of published ones; readers' figures
+A category's explainer figures take in its subcategories'. The count is of live explainers
+(published or scheduled) and the last change of published ones; readers' figures
 (``with_published_counts()``, ``with_due_since()``) take in the scheduled ones whose time has
 come when read, as that time comes without a write.
 
 Kept in the transaction of each change: an explainer's save or deletion and a series item's
-(explainers/signals.py), a category's move (Category.save), and the bulk writers (bulk
-publishing, the importer, load_fixture) through the functions here.
+(explainers/signals.py), a category's addition or move (Category.save) and deletion
+(signals), and the bulk writers (bulk publishing, the importer, load_fixture) through the
+functions here.
 """
 
+from collections import Counter
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -25,7 +28,7 @@ from django.utils import timezone
 from ..models import Category, Explainer, Series, SeriesItem, paths_along
 
 # What each row keeps, as _refresh_all() counts it.
-CATEGORY_FIGURES = ["live_count", "last_change", "next_publication"]
+CATEGORY_FIGURES = ["live_count", "last_change", "next_publication", "subcategory_count"]
 SERIES_FIGURES = ["live_count", "last_change"]
 
 
@@ -80,16 +83,24 @@ def _refresh_all() -> None:
         )
     }
     categories = list(
-        Category.objects.select_for_update().order_by("pk").only("path", *CATEGORY_FIGURES)
+        Category.objects.select_for_update()
+        .order_by("pk")
+        .only("path", "parent", *CATEGORY_FIGURES)
     )
     totals = {category.path: (0, None, None) for category in categories}
+    subcategories = Counter(category.parent_id for category in categories)
     for category in categories:
         count, change, upcoming = own.get(category.pk, (0, None, None))
         for path in paths_along(category.path):
             if path in totals:
                 total, latest, first = totals[path]
                 totals[path] = (total + count, _later(latest, change), _earlier(first, upcoming))
-    _write_figures(Category, categories, CATEGORY_FIGURES, lambda category: totals[category.path])
+    _write_figures(
+        Category,
+        categories,
+        CATEGORY_FIGURES,
+        lambda category: (*totals[category.path], subcategories[category.pk]),
+    )
 
     member = "content_object__"
     members = (
