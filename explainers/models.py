@@ -373,6 +373,14 @@ class Category(Versioned, models.Model):
     def natural_key(self):
         return (self.path,)
 
+    def listing_size(self) -> int | None:
+        """How many explainers readers find listed in it, when its row tells (None when it
+        does not): with no subcategories and nothing scheduled, each live explainer under
+        it is its own and published."""
+        if self.subcategory_count == 0 and self.next_publication is None:
+            return self.live_count
+        return None
+
     def knows_next_publication(self) -> bool:
         """Whether ``next_publication`` still says when the page of this category next
         changes by itself: nothing was scheduled, or it is still to come. Once its time has

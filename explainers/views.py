@@ -127,6 +127,11 @@ class CategoryView(PageMetaMixin, ListingMixin, ListView):
             .order_by("position", "pk")
         )
 
+    def get_paginator(self, queryset, per_page, **kwargs):
+        # Its row may tell the listing's size: then the page's rows come without a COUNT.
+        size = self.kwargs["chain"][-1].listing_size()
+        return super().get_paginator(queryset, per_page, count=size, **kwargs)
+
     def get_context_data(self, **kwargs):
         *ancestors, category = self.kwargs["chain"]
         if category.knows_next_publication():

@@ -196,6 +196,26 @@ def test_drafts_and_scheduled_explainers_are_absent_from_category_pages(client):
     assert [c["title"] for c in cards(soup)] == ["Visible"]
 
 
+@pytest.mark.parametrize("beside", ["nothing", "a scheduled explainer", "a subcategory"])
+def test_a_category_is_paginated_by_what_readers_find_listed_in_it(client, beside):
+    category = make_category()
+    for number in range(31):
+        make_explainer(category, f"Explainer {number}", position=number)
+    make_explainer(category, "Draft", status=Explainer.Status.DRAFT, position=31)
+    if beside == "a scheduled explainer":
+        tomorrow = timezone.now() + timezone.timedelta(days=1)
+        make_explainer(category, "Tomorrow", published_at=tomorrow, position=32)
+    if beside == "a subcategory":
+        make_explainer(make_category("Deeper", parent=category), "Below")
+
+    first = page_soup(client.get("/llm-foundations/"))
+    last = page_soup(client.get("/llm-foundations/?page=last"))
+
+    assert len(cards(first)) == 30
+    assert [card["title"] for card in cards(last)] == ["Explainer 30"]
+    assert client.get("/llm-foundations/?page=3").status_code == 404
+
+
 def test_an_unknown_category_is_a_404_in_the_site_layout(client):
     response = client.get("/no-such-category/")
 
