@@ -316,8 +316,8 @@ class Category(Versioned, models.Model):
     # change written (kept with live_count); with_due_since() adds those published since.
     last_change = models.DateTimeField(null=True, blank=True, editable=False)
     # When the first explainer scheduled in it or under it comes out, as of the last change
-    # written (kept with live_count; None when none was). Its page is kept until then
-    # without asking the database when anything else is scheduled.
+    # written (kept with live_count; None when none was). Its page is kept until then,
+    # whatever is scheduled elsewhere.
     next_publication = models.DateTimeField(null=True, blank=True, editable=False)
     # Its subcategories, counted again whenever one is added, moved or deleted: a leaf
     # category's page knows from its own row that it has none to look up.
