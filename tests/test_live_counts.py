@@ -16,7 +16,7 @@ from explainers.models import SHOWN_CHANGE, Category, Explainer, Series
 from explainers.services.publishing import explainers_publish, explainers_unpublish
 from explainers.sitemaps import shown_changes
 
-from .helpers import LISTINGS, make_category, make_explainer, make_hero, page_soup
+from .helpers import LISTINGS, cards, make_category, make_explainer, make_hero, page_soup
 
 pytestmark = pytest.mark.django_db
 
@@ -219,6 +219,31 @@ def test_subcategories_are_counted_as_they_are_added_moved_and_deleted(client, t
     Category.objects.filter(slug="agents").delete()  # as the admin's bulk action deletes
     assert kept_subcategory_counts() == subcategories_from_scratch()
     assert kept_subcategory_counts()["applied"] == 1
+
+
+def test_recount_puts_right_what_a_write_around_the_application_left(
+    client, tree, django_capture_on_commit_callbacks
+):
+    section, middle, leaf, other = tree
+    for number in range(31):
+        make_explainer(leaf, f"Token {number}", position=number)
+    Explainer.objects.filter(title="Token 0").update(published_at=timezone.now() + DAY)
+    Category.objects.update(live_count=0, subcategory_count=0)
+    assert page_soup(client.get("/ai-principles/")).select(".category-item") == []
+
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("recount", stdout=out)
+
+    assert out.getvalue().strip() == "Counted every category and series again."
+    assert shown_counts() == counted_from_scratch()
+    assert kept_next_publications() == next_publications_from_scratch()
+    assert kept_subcategory_counts() == subcategories_from_scratch()
+    assert len(page_soup(client.get("/ai-principles/")).select(".category-item")) == 1
+    # Token 0 is scheduled now: thirty on one page, none on a second.
+    tokens = page_soup(client.get("/ai-principles/foundations/tokens/"))
+    assert [card["title"] for card in cards(tokens)] == [f"Token {n}" for n in range(1, 31)]
+    assert client.get("/ai-principles/foundations/tokens/?page=2").status_code == 404
 
 
 @pytest.mark.django_db(transaction=True)

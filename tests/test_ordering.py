@@ -111,9 +111,9 @@ def test_an_explainer_added_in_the_admin_lands_last_in_the_listing_and_on_the_pa
     added = Explainer.objects.get(title="Attention, explained")
     assert added.position == 4
     # Published (as an editor would, later): readers find it after the others.
-    Explainer.objects.filter(pk=added.pk).update(
-        status=Explainer.Status.PUBLISHED, published_at=timezone.now()
-    )
+    added.status, added.published_at = Explainer.Status.PUBLISHED, timezone.now()
+    added.save()
+    assert added.position == 4
     assert reader_titles(client)[-1] == "Attention, explained"
 
 
