@@ -265,8 +265,9 @@ def test_a_category_page_makes_the_same_few_queries_whatever_its_size(
         explainer.series.add("MONA explainer", "MONA Bridge")
 
     # 1 the category and its ancestors (whether it has subcategories: it has none; when
-    # what is scheduled in it comes out: how long the page may be cached), 2 the page of
-    # stored cards (the first one's sharing image the page's) with the listing's size.
+    # what is scheduled in it comes out: how long the page may be cached; its live count,
+    # the listing's size), 2 the page of stored cards (the first one's sharing image the
+    # page's).
     with django_assert_num_queries(2):
         response = client.get("/ai-principles/deep/llm-foundations/")
 
