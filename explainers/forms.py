@@ -5,8 +5,8 @@ from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from taggit.forms import TagWidget
 
+from .drawing import UploadRejected, prepared_upload
 from .health import content_problems, publish_refusal
-from .images import UploadRejected, prepared_upload
 from .models import FOCAL_FIELDS, WORDS_PER_MINUTE, Category, Explainer, HeroImage, Series
 from .services.editing import (
     StaleToken,

@@ -8,18 +8,23 @@ per character (raw HTML, failed links, table rows, definition lines), a body get
 it, past which the rest is read as text; so no body of BODY_MAX_LENGTH characters takes it
 more than about half a second. Bodies are rendered when an explainer is saved, never on a
 reader's request (``Explainer.save``).
+
+markdown-it-py, its plugins and nh3 are imported on the first render, not with this module:
+the processes that only serve readers (who get the stored HTML) never load them.
 """
 
-import re
+from __future__ import annotations
 
-import nh3
+import re
+from functools import cache
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
-from markdown_it import MarkdownIt
-from markdown_it.rules_block import StateBlock, table
-from markdown_it.rules_inline import StateInline, image, link
-from mdit_py_plugins.deflist import deflist_plugin
-from mdit_py_plugins.footnote import footnote_plugin
-from mdit_py_plugins.footnote.index import footnote_inline
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_block import StateBlock
+    from markdown_it.rules_inline import StateInline
 
 # Characters; enforced on Explainer.body (and so in the admin form) and by the preview.
 BODY_MAX_LENGTH = 100_000
@@ -135,7 +140,16 @@ def _within_block_lines_budget(rule):
     return attempt
 
 
-def _parser() -> MarkdownIt:
+@cache
+def parser() -> MarkdownIt:
+    """The one parser, made on the first render."""
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_block import table
+    from markdown_it.rules_inline import image, link
+    from mdit_py_plugins.deflist import deflist_plugin
+    from mdit_py_plugins.footnote import footnote_plugin
+    from mdit_py_plugins.footnote.index import footnote_inline
+
     # Raw HTML in Markdown is parsed as HTML, as it was, and nh3 keeps only the allowed
     # tags and attributes (editors use <sub>, <sup>, <figure>, <abbr>).
     md = MarkdownIt("commonmark", {"html": True})
@@ -162,12 +176,11 @@ def _parser() -> MarkdownIt:
     return md
 
 
-MARKDOWN = _parser()
-
-
 def render_markdown(text: str) -> str:
     """Markdown rendered to HTML, then cleaned: no script, no event handler, no javascript: URL."""
-    html = MARKDOWN.render(text)
+    import nh3
+
+    html = parser().render(text)
     # "# Heading" becomes an <h2>: the page's only <h1> is the explainer's title.
     html = TOP_HEADING.sub(r"<\1h2", html)
     return nh3.clean(

@@ -18,7 +18,6 @@ from .services.counts import (
     live_counts_refresh,
     series_count_step,
 )
-from .services.imports import hero_ensure_placeholder_file
 from .services.search_index import search_index_refresh, search_index_remove
 
 CONTENT_MODELS = {Category, Explainer, HeroImage, PreviousSlug, Series, SeriesItem}
@@ -29,6 +28,9 @@ def draw_placeholder_file_on_loaddata(sender, instance, raw, **kwargs):
     # The fixture names placeholder files that git does not hold (they are drawn from their
     # name); `loaddata` saves raw, so this is the one place that can make them exist.
     if raw:
+        # Imported here: drawing takes Pillow, which processes serving readers never load.
+        from .services.imports import hero_ensure_placeholder_file
+
         hero_ensure_placeholder_file(hero=instance)
 
 

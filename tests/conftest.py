@@ -32,12 +32,8 @@ def drawn_placeholders(tmp_path_factory):
     session: like the placeholders themselves, they depend on nothing but their names."""
     from django.test import override_settings
 
-    from explainers.images import (
-        PLACEHOLDER_SIZE,
-        PLACEHOLDER_VARIANTS,
-        draw_missing_placeholder,
-        draw_renditions,
-    )
+    from explainers.drawing import draw_missing_placeholder, draw_renditions
+    from explainers.images import PLACEHOLDER_SIZE, PLACEHOLDER_VARIANTS
 
     folder = tmp_path_factory.mktemp("drawn-placeholders")
     with override_settings(MEDIA_ROOT=folder):

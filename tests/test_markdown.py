@@ -269,7 +269,7 @@ def test_a_save_that_does_not_write_the_body_leaves_its_html(category):
     Explainer.objects.filter(pk=explainer.pk).update(body_html="<p>stored</p>")
 
     explainer.title = "Renamed"
-    with mock.patch.object(markup.MARKDOWN, "parse", wraps=markup.MARKDOWN.parse) as parse:
+    with mock.patch.object(markup.parser(), "parse", wraps=markup.parser().parse) as parse:
         explainer.save(update_fields=["title"])
         Explainer.objects.defer("body").get(pk=explainer.pk).save()
 
@@ -285,7 +285,7 @@ def test_a_readers_request_parses_no_markdown(client, category):
     Explainer.objects.filter(pk=explainer.pk).update(body_html="<p>Stored <em>HTML</em></p>")
 
     with (
-        mock.patch.object(markup.MARKDOWN, "parse", wraps=markup.MARKDOWN.parse) as parse,
+        mock.patch.object(markup.parser(), "parse", wraps=markup.parser().parse) as parse,
         mock.patch("explainers.markup.render_markdown", wraps=render_markdown) as render,
     ):
         response = client.get(explainer.get_absolute_url())

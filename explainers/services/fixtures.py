@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 
 from ..cache import content_changed
-from ..images import draw_missing_placeholder
+from ..drawing import draw_missing_placeholder
 from ..models import Category, Explainer, HeroImage, Series, SeriesItem
 from .cards import cards_refresh
 from .counts import live_counts_refresh_all

@@ -24,7 +24,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from ..cache import content_changed
-from ..images import PLACEHOLDER_SIZE, draw_missing_placeholder, placeholder_name
+from ..drawing import draw_missing_placeholder
+from ..images import PLACEHOLDER_SIZE, placeholder_name
 from ..listings import (
     ImportPlan,
     Listing,

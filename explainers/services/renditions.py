@@ -16,7 +16,8 @@ from django.db import transaction
 from django.db.models import Q
 
 from ..cache import content_changed
-from ..images import draw_renditions, stale_crops
+from ..drawing import draw_renditions
+from ..images import stale_crops
 from ..models import Explainer, HeroImage
 from .cards import cards_refresh
 
