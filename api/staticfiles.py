@@ -4,9 +4,9 @@ from django.contrib.staticfiles import finders
 UNUSED = ["redoc.standalone.js*"]
 
 
-class AppDirectoriesFinder(finders.AppDirectoriesFinder):
-    """The apps' static files for collectstatic, without the 4 MB of ReDoc it would otherwise
-    hash and compress at every deploy."""
+class FileSystemFinder(finders.FileSystemFinder):
+    """STATICFILES_DIRS (ours and django-ninja's) for collectstatic, without the 4 MB of ReDoc
+    it would otherwise hash and compress at every deploy."""
 
     def list(self, ignore_patterns):
         return super().list([*(ignore_patterns or []), *UNUSED])

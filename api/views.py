@@ -11,6 +11,7 @@ from collections.abc import Callable
 from django.core.exceptions import TooManyFilesSent
 from django.http import HttpResponsePermanentRedirect
 from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
 from ninja import File, NinjaAPI, Path, Query, Status, Swagger, UploadedFile
 from ninja.errors import AuthenticationError, ValidationError
 
@@ -84,6 +85,22 @@ def add_plain_text_refusals(operation: dict) -> None:
         answer.setdefault("content", {})["text/plain"] = {"schema": {"type": "string"}}
 
 
+class LocalSwagger(Swagger):
+    """Swagger UI from ninja's own template and files, served here under the site's
+    Content-Security-Policy. ninja takes them from a CDN unless it is an installed app, which
+    it is not (settings.NINJA_DIR)."""
+
+    def render_page(self, request, api, **kwargs):
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        context = {
+            "swagger_settings": json.dumps(self.settings, indent=1),
+            "api": api,
+            # Writes take a bearer token (api/auth.py), never the session: no CSRF token.
+            "add_csrf": False,
+        }
+        return render(request, self.template, context)
+
+
 api = ContentAPI(
     title="AI Explainers API",
     version="1",
@@ -91,7 +108,7 @@ api = ContentAPI(
     "Lists come as {items, next}: follow `next` (a cursor) to the end. Imports take a "
     "bearer token (manage.py api_token create).",
     urls_namespace=selectors.API_NAMESPACE,
-    docs=Swagger(settings={"validatorUrl": None}),
+    docs=LocalSwagger(settings={"validatorUrl": None}),
     throttle=[ReaderThrottle()],
 )
 

@@ -33,7 +33,6 @@ import hashlib
 import logging
 import time
 from datetime import datetime
-from functools import cache as once
 from functools import wraps
 from typing import NamedTuple
 
@@ -43,7 +42,6 @@ from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import transaction
 from django.http import HttpResponse, QueryDict
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import (
     add_never_cache_headers,
@@ -64,6 +62,7 @@ from .middleware import (
     REQUEST_ID_HEADER,
     SAFE_METHODS,
     hostile_address_refusal,
+    is_under,
     request_id_for,
     safe_methods_only,
 )
@@ -360,20 +359,15 @@ class RecentLookups:
 
 
 def may_be_cached(request) -> bool:
-    """A reader's GET or HEAD of a page (not a static file, the admin or the API)."""
+    """A reader's GET or HEAD of a page (not a static file, the admin or the API, which
+    keeps its own cache)."""
     return (
         request.method in SAFE_METHODS
         and not has_session(request)
-        and not request.path.startswith(not_pages())
+        and not request.path.startswith(settings.STATIC_URL)
+        and not is_under(request, settings.ADMIN_URL)
+        and not is_under(request, settings.API_URL)
     )
-
-
-@once
-def not_pages() -> tuple[str, ...]:
-    """Addresses that are never pages: no lookup for them (the API keeps its own cache)."""
-    from api.selectors import API_NAMESPACE  # the API's modules import this one
-
-    return (settings.STATIC_URL, reverse("admin:index"), reverse(f"{API_NAMESPACE}:api-root"))
 
 
 def look_up(request) -> Lookup:

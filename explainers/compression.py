@@ -10,8 +10,10 @@ import gzip
 import re
 
 import brotli
-from django.urls import reverse
+from django.conf import settings
 from django.utils.cache import patch_vary_headers
+
+from .middleware import is_under
 
 # Preference order when a client takes several.
 ENCODINGS = ("br", "gzip")
@@ -101,12 +103,11 @@ class CompressionMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.admin_prefix = reverse("admin:index")
 
     def __call__(self, request):
         response = self.get_response(request)
         if getattr(response, "cacheable", None) is not None:
             return response
-        if not request.path.startswith(self.admin_prefix) and is_compressible(response):
+        if not is_under(request, settings.ADMIN_URL) and is_compressible(response):
             encode_response(response, accepted_encoding(request))
         return without_body_for_head(request, response)

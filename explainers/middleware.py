@@ -1,5 +1,6 @@
-"""Request ids for the logs, the Permissions-Policy header, and cheap refusals of hostile
-requests (control characters, oversized bodies, writes to read-only pages)."""
+"""Request ids for the logs, readers' requests on the public URLconf, the Permissions-Policy
+header, and cheap refusals of hostile requests (control characters, oversized bodies, writes
+to read-only pages)."""
 
 import contextvars
 import logging
@@ -8,7 +9,6 @@ import uuid
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotAllowed
-from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -36,6 +36,26 @@ class RequestIdMiddleware:
             current_request_id.reset(token)
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+def is_under(request, mount: str) -> bool:
+    """Whether the request's address is under ``mount`` (settings.ADMIN_URL or API_URL),
+    known without loading the URLconf that mounts it."""
+    return request.path_info.startswith(f"/{mount}")
+
+
+class PublicURLconfMiddleware:
+    """Readers' requests resolve and reverse against PUBLIC_URLCONF, which has neither the
+    admin nor the API, so a process that serves only readers never imports them. Addresses
+    under the admin or the API keep ROOT_URLCONF, which holds every address."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not (is_under(request, settings.ADMIN_URL) or is_under(request, settings.API_URL)):
+            request.urlconf = settings.PUBLIC_URLCONF
+        return self.get_response(request)
 
 
 def request_id_for(request) -> str:
@@ -122,7 +142,7 @@ class RefuseHostileRequestsMiddleware:
         except ValueError:
             length = 0  # as Django reads it: no body
         limit = settings.PUBLIC_BODY_MAX_BYTES
-        if length <= limit or request.path.startswith(reverse("admin:index")):
+        if length <= limit or is_under(request, settings.ADMIN_URL):
             return None
         return refusal(413, f"Request body too large: at most {limit} bytes outside the admin.")
 

@@ -49,6 +49,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .middleware import is_under
 from .site import site_details
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class TwoFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if not request.path.startswith(reverse("admin:index")):
+        if not is_under(request, settings.ADMIN_URL):
             return None
         if request.resolver_match and request.resolver_match.view_name in OPEN_VIEWS:
             return None

@@ -1,6 +1,7 @@
 import hashlib
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -462,7 +463,7 @@ def robots_txt(request):
     """Crawlers may read the site but not the admin; the sitemap lists every page."""
     lines = [
         "User-agent: *",
-        f"Disallow: {reverse('admin:index')}",
+        f"Disallow: /{settings.ADMIN_URL}",
         f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")

@@ -6,6 +6,7 @@ off it refuses to start without a secret key.
 """
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
@@ -76,15 +77,17 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "explainers",
-    # The content API (api/, django-ninja under /api/v1/): ninja's own static files serve its
-    # interactive docs; django-cors-headers answers cross-origin callers when allowed below.
-    "ninja",
+    # The content API (api/, django-ninja under /api/v1/); django-cors-headers answers
+    # cross-origin callers when allowed below. ninja is not an app here (NINJA_DIR below).
     "corsheaders",
     "api",
 ]
 
 MIDDLEWARE = [
     "explainers.middleware.RequestIdMiddleware",
+    # Readers' requests on the URLconf without the admin and the API (PUBLIC_URLCONF below):
+    # before any middleware that resolves or reverses.
+    "explainers.middleware.PublicURLconfMiddleware",
     # 400 for control characters, 413 for a body outside the admin, 405 for writes to
     # read-only pages: before anything reads the path, the query or the body.
     "explainers.middleware.RefuseHostileRequestsMiddleware",
@@ -167,6 +170,17 @@ AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 ROOT_URLCONF = "site_config.urls"
+# django-ninja's Swagger UI, its template and files (api/views.py), found in its package: as an
+# installed app it would be imported by every process at start-up, API or not.
+NINJA_DIR = Path(find_spec("ninja").origin).parent
+# Readers' requests resolve and reverse against a URLconf without the admin and the API
+# (explainers.middleware.PublicURLconfMiddleware): a process that serves only readers never
+# imports the admin's modules, django-ninja or pydantic, about 20 MiB of each worker.
+PUBLIC_URLCONF = "site_config.public_urls"
+# Where the admin and the API are mounted (site_config/urls.py), for the code that must know
+# it without loading them.
+ADMIN_URL = "admin/"
+API_URL = "api/v1/"
 
 # Readers' pages are Jinja2 templates (jinja2/), compiled to Python code, which renders a
 # page of cards at a fraction of what Django's engine spends; the admin, its widgets and the
@@ -184,7 +198,7 @@ TEMPLATES = [
     },
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "templates", NINJA_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -254,11 +268,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [BASE_DIR / "static", NINJA_DIR / "static"]
 STATICFILES_FINDERS = [
-    "django.contrib.staticfiles.finders.FileSystemFinder",
-    # The apps' static files, less the ReDoc copy django-ninja ships (api/staticfiles.py).
-    "api.staticfiles.AppDirectoriesFinder",
+    # Ours and ninja's, less the ReDoc copy ninja ships (api/staticfiles.py).
+    "api.staticfiles.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
 ]
 
 # `manage.py loaddata explainers` finds fixtures/explainers.json.

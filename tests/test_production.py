@@ -269,6 +269,79 @@ def shared_redis():
 # Settings
 
 
+# What a process loads. Imported by the admin, the API or writes only: a process that serves
+# readers alone never loads them (site_config/public_urls.py), and loads each when first asked.
+ADMIN_MODULES = ["explainers.admin", "reversion_compare.admin", "adminsortable2.admin"]
+API_MODULES = ["api.views", "ninja", "pydantic", "django.test"]
+WRITERS_MODULES = ["PIL", "markdown_it", "nh3", "explainers.drawing"]
+SERVE_IN_ONE_PROCESS = """
+import io, json, os, re, sys
+import django
+os.environ["DJANGO_SETTINGS_MODULE"] = "site_config.settings"  # as site_config/wsgi.py sets it
+django.setup()
+from django.core.handlers.wsgi import WSGIHandler
+application = WSGIHandler()
+watched = json.loads(sys.argv[1])
+
+def get(path):
+    address, _, query = path.partition("?")
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": address, "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "443", "HTTP_HOST": "127.0.0.1",
+        "wsgi.url_scheme": "https", "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr,
+    }
+    statuses = []
+    body = b"".join(application(environ, lambda status, headers: statuses.append(status)))
+    return statuses[0], body.decode()
+
+report = []
+for paths in json.loads(sys.argv[2]):
+    statuses = {}
+    for path in paths:
+        statuses[path], page = get(path)
+        if path.endswith("-foundations/"):  # the category: its first card's explainer
+            first = re.search(r'class="card-title"><a href="([^"]+)"', page)
+            explainer = first[1] if first else "the category page lists no card"
+            statuses[explainer] = get(explainer)[0]
+    report.append({"statuses": statuses, "loaded": [m for m in watched if m in sys.modules]})
+print(json.dumps(report))
+"""
+
+
+def test_a_process_serving_readers_loads_neither_the_admin_nor_the_api(site_env):
+    readers = ["/", "/ai-principles/", CATEGORY, f"{CATEGORY}?page=2", "/search/?q=attention"]
+    readers += ["/series/mona-explainer/", "/feeds/atom.xml", "/sitemap.xml", "/robots.txt"]
+    watched = [*ADMIN_MODULES, *API_MODULES, *WRITERS_MODULES]
+    steps = [readers, ["/admin/login/"], ["/api/v1/categories"]]
+    output = run(
+        [PYTHON, "-c", SERVE_IN_ONE_PROCESS, json.dumps(watched), json.dumps(steps)], site_env
+    )
+    as_readers, then_admin, then_api = json.loads(output.splitlines()[-1])
+
+    assert len(as_readers["statuses"]) == len(readers) + 1  # and the explainer
+    assert set(as_readers["statuses"].values()) == {"200 OK"}, as_readers["statuses"]
+    assert as_readers["loaded"] == []
+    # The same process still answers the admin and the API, loading them when asked.
+    assert then_admin["statuses"] == {"/admin/login/": "200 OK"}
+    assert set(ADMIN_MODULES) <= set(then_admin["loaded"])
+    assert then_api["statuses"] == {"/api/v1/categories": "200 OK"}
+    assert set(API_MODULES) <= set(then_api["loaded"])
+
+
+def test_the_admins_checks_see_every_registered_admin_before_any_url_is_loaded(production_env):
+    # The admin's modules load with its addresses; `manage.py check` must still check them.
+    script = (
+        "import django; django.setup()\n"
+        "from django.contrib import admin; from django.core import checks\n"
+        "from explainers.models import Explainer\n"
+        "before = admin.site.is_registered(Explainer)\n"
+        "checks.run_checks(tags=[checks.Tags.admin])\n"
+        "print(before, admin.site.is_registered(Explainer))\n"
+    )
+    env = {**production_env, "DJANGO_SETTINGS_MODULE": "site_config.settings"}
+    assert run([PYTHON, "-c", script], env).split() == ["False", "True"]
+
+
 def test_check_deploy_finds_nothing_to_warn_about_in_production_settings(production_env):
     output = manage(production_env, "check", "--deploy", "--fail-level", "WARNING", timeout=60)
 
