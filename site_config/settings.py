@@ -85,8 +85,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "explainers.middleware.RequestIdMiddleware",
-    # Readers' requests on the URLconf without the admin and the API (PUBLIC_URLCONF below):
-    # before any middleware that resolves or reverses.
+    # Readers' requests resolve against the URLconf without the admin and the API
+    # (PUBLIC_URLCONF below). Middleware must not reverse() before the view: that reads
+    # ROOT_URLCONF and so loads them; ADMIN_URL and API_URL say where they are.
     "explainers.middleware.PublicURLconfMiddleware",
     # 400 for control characters, 413 for a body outside the admin, 405 for writes to
     # read-only pages: before anything reads the path, the query or the body.
